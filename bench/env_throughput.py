@@ -1,0 +1,35 @@
+"""Simulator throughput with random actions: agent-decisions per second for E matches, and one decision at E = 1.
+
+Run: .venv/bin/python bench/env_throughput.py   (goals: >= 3,000,000 /s at E = 2048, < 100 us per decision at E = 1)
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tennis_env import TennisEnvironment  # noqa: E402
+
+
+def agent_decisions_per_second(num_matches: int, seconds: float = 2.0) -> tuple[float, float]:
+    """(agent-decisions/s, seconds per env.step) through the course API, random actions in [-1, 1]."""
+    env = TennisEnvironment(num_matches=num_matches, seed=0)
+    actions = np.random.default_rng(0).uniform(-1, 1, (64, 2 * num_matches, 2))  # (64, 2E, 2)
+    env.reset()
+    env.step(actions[0])  # compile / warm up
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for a in actions[:16]:
+            env.step(a)
+        steps += 16
+    elapsed = time.perf_counter() - start
+    return 2 * num_matches * steps / elapsed, elapsed / steps
+
+
+if __name__ == "__main__":
+    print(f"{'matches':>8} {'agent-decisions/s':>18} {'us per env.step':>16}")
+    for E in (1, 16, 256, 2048):
+        rate, per_step = agent_decisions_per_second(E)
+        print(f"{E:>8} {rate:>18,.0f} {per_step * 1e6:>16.1f}")

@@ -1,0 +1,285 @@
+"""The simulator against `tennis_spec.md`: its validation targets (section 12), the reward rules (section 6),
+symmetry, vectorisation, seeding, invariants and bad input."""
+
+import os
+
+import numpy as np
+import pytest
+
+from tennis_core import AGENT_A, AGENT_B, TennisCore, TennisParams, _ball_vs_racket, _racket_geometry
+from tennis_env import BRAIN_NAME, TennisEnvironment, make_env
+
+REST_Y = -1.852162  # spec 2, printed by the Udacity build
+FAR_X = -10.89979  # spec 2
+DROP_PER_DECISION = 5 * 0.02 * (9 + 9.81 * 0.02)  # spec 3: 0.91962
+STILL = np.zeros((1, 2, 2))
+RETREAT = np.array([[[-1.0, 0.0], [-1.0, 0.0]]])  # both rackets run to their far walls
+
+
+def set_ball(core: TennisCore, x: float, y: float, vx: float, vy: float, last_hit: int = -1) -> None:
+    core.ball[0] = (x, y, vx, vy)
+    core.last_hit[0] = last_hit
+    core.in_over[0] = x * x < core.params.ball_radius**2 and y > core.params.net_top
+
+
+def park_rackets_far(core: TennisCore) -> None:
+    for _ in range(5):
+        core.step(RETREAT)
+
+
+# ---------------------------------------------------------------- validation targets (spec 12.7)
+def test_rest_height_and_far_limit_match_the_udacity_build():
+    core = TennisCore(1, seed=1)
+    core.reset()
+    for _ in range(6):
+        obs, *_ = core.step(RETREAT)
+    for k in range(2):
+        assert obs[0, k, 1] == pytest.approx(REST_Y, abs=1e-6)
+        assert obs[0, k, 0] == pytest.approx(FAR_X, abs=1e-5)
+        assert obs[0, k, 3] == 0.0
+
+
+def test_ball_drops_0_9196_per_decision_at_terminal_speed():
+    core = TennisCore(1, seed=0, params=TennisParams(clean_serve_on_reset=True))
+    park_rackets_far(core)
+    set_ball(core, 5.0, 20.0, 0.0, -20.0)  # faster than the clamp
+    ys = [core.step(RETREAT)[0][0, 0, 21] for _ in range(4)]
+    assert np.diff(ys) == pytest.approx([-DROP_PER_DECISION] * 3, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_reset_observation_pattern(seed):
+    env = TennisEnvironment(seed=seed)
+    obs = env.reset(train_mode=True)[BRAIN_NAME].vector_observations
+    assert obs.shape == (2, 24)
+    assert np.all(obs[:, :16] == 0.0)
+    for k in range(2):
+        x, y, vx, vy, bx, by, s6, s7 = obs[k, 16:]
+        assert -8.0 <= x <= -6.0 and y == -1.5 and vx == 0.0 and vy == 0.0 and s6 == 0.0 and s7 == 0.0
+        assert 6.0 <= abs(bx) <= 8.0 and by == 6.0
+    assert np.signbit(obs[0, 18]) and not np.signbit(obs[1, 18])  # agent 0 is mirrored: it prints "-0."
+    assert obs[0, 20] == -obs[1, 20]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_untouched_serve_ends_at_decision_14_or_15_and_blames_the_side_it_lands_on(seed):
+    core = TennisCore(1, seed=seed)
+    for episode in range(3):
+        core.reset()
+        side = AGENT_B if core.ball[0, 0] > 0 else AGENT_A  # the right-hand racket is Python index 0
+        for t in range(1, 40):
+            _, reward, done, max_reached = core.step(RETREAT)
+            if done[0]:
+                break
+        assert t in (14, 15), f"seed {seed} episode {episode}: done at decision {t}"
+        assert reward[0, side] == pytest.approx(-0.01) and reward[0, 1 - side] == 0.0
+        assert not max_reached[0]
+
+
+def test_timeout_at_decision_1001_with_max_reached():
+    core = TennisCore(1, seed=0, params=TennisParams(gravity=0.0))  # nothing falls: only the step limit ends it
+    obs = core.reset()
+    for t in range(1, 1002):
+        obs, reward, done, max_reached = core.step(STILL)
+        if done[0]:
+            break
+    assert t == 1001 and max_reached[0] and np.all(reward == 0.0)
+    assert np.all(obs[0, :, :16] == 0.0), "the observation returned with done is the first of the next point"
+
+
+def test_ball_keeps_flying_across_reset_unless_clean_serve():
+    for clean, expect_same in ((False, True), (True, False)):
+        core = TennisCore(1, seed=2, params=TennisParams(clean_serve_on_reset=clean))
+        for _ in range(8):
+            core.step(STILL)
+        before = core.ball[0].copy()
+        core.reset()
+        assert np.array_equal(core.ball[0], before) == expect_same
+
+
+# ---------------------------------------------------------------- reward rules (spec 6)
+@pytest.mark.parametrize(("last_hit", "paid"), [(-1, AGENT_B), (AGENT_B, AGENT_B), (AGENT_A, AGENT_A)])
+def test_crossing_pays_the_hitter_or_b_when_nobody_hit_then_sets_last_hit_to_a(last_hit, paid):
+    core = TennisCore(1, seed=0)
+    park_rackets_far(core)
+    direction = -1.0 if last_hit == AGENT_B else 1.0  # B plays from the right, toward negative x
+    set_ball(core, -0.3 * direction, 3.0, 9.0 * direction, 0.0, last_hit)
+    _, reward, done, _ = core.step(RETREAT)
+    assert reward[0, paid] == pytest.approx(0.1) and reward[0, 1 - paid] == 0.0 and not done[0]
+    assert core.last_hit[0] == AGENT_A
+
+
+@pytest.mark.parametrize(("last_hit", "blamed"), [(AGENT_A, AGENT_A), (AGENT_B, AGENT_B), (-1, AGENT_B)])
+def test_net_blames_the_last_hitter_or_b(last_hit, blamed):
+    core = TennisCore(1, seed=0)
+    park_rackets_far(core)
+    set_ball(core, -1.0, -2.0, 9.0, 0.0, last_hit)
+    _, reward, done, _ = core.step(RETREAT)
+    assert done[0] and reward[0, blamed] == pytest.approx(-0.01) and reward[0, 1 - blamed] == 0.0
+
+
+def test_ball_that_b_sent_out_after_crossing_blames_a():
+    core = TennisCore(1, seed=0)
+    park_rackets_far(core)
+    set_ball(core, 0.3, 3.0, -9.0, 0.0, AGENT_B)
+    _, reward, _, _ = core.step(RETREAT)
+    assert reward[0, AGENT_B] == pytest.approx(0.1)
+    core.ball[0] = (-11.6, 3.0, -9.0, 0.0)  # carry the same flight on to A's far wall
+    _, reward, done, _ = core.step(RETREAT)
+    assert done[0] and reward[0, AGENT_A] == pytest.approx(-0.01) and reward[0, AGENT_B] == 0.0
+
+
+@pytest.mark.parametrize("last_hit", [-1, AGENT_A, AGENT_B])
+def test_floor_blames_the_side_it_lands_on_whoever_hit(last_hit):
+    core = TennisCore(1, seed=0)
+    park_rackets_far(core)
+    set_ball(core, 4.0, -2.5, 0.0, -9.0, last_hit)  # B's half
+    _, reward, done, _ = core.step(RETREAT)
+    assert done[0] and reward[0, AGENT_B] == pytest.approx(-0.01) and reward[0, AGENT_A] == 0.0
+
+
+def test_set_reward_zero_wipes_a_plus_point_earned_earlier_in_the_window():
+    # A long window (40 ticks) lets B's ball cross and then land on A's floor within one decision.
+    core = TennisCore(1, seed=0, params=TennisParams(ticks_per_decision=40))
+    core.racket[0, :, 0] = (11.0, -11.0)
+    set_ball(core, 0.3, 0.0, -9.0, 0.0, AGENT_B)
+    _, reward, done, _ = core.step(RETREAT)
+    assert done[0] and reward[0, AGENT_B] == 0.0 and reward[0, AGENT_A] == pytest.approx(-0.01)
+
+
+# ---------------------------------------------------------------- collisions
+@pytest.mark.parametrize(("speed", "restitution"), [(5.0, 1.0), (1.0, 0.0)])
+def test_ball_bounces_elastically_off_a_grounded_racket_only_above_the_threshold(speed, restitution):
+    p = TennisParams()
+    geo = _racket_geometry(p)
+    racket = np.array([-7.0, REST_Y, 0.0, 0.0])
+    c, s = geo[0], geo[1]
+    normal = np.array([c, s])  # A's face normal
+    centre = racket[:2] + np.array([geo[2], geo[3]])
+    ball = np.array([*(centre + normal * (p.racket_half_thickness + 0.49)), *(-speed * normal)])
+    assert _ball_vs_racket(p, geo, ball, racket, 1.0, True)
+    assert ball[2:] @ normal == pytest.approx(restitution * speed)
+    assert np.all(racket[2:] == 0.0), "a grounded racket is not pushed into the floor"
+
+
+# ---------------------------------------------------------------- structure
+def test_mirror_symmetry_between_the_two_sides():
+    rng = np.random.default_rng(0)
+    left, right = TennisCore(1, seed=0), TennisCore(1, seed=0)
+    right.racket[0] = left.racket[0, ::-1] * (-1.0, 1.0, -1.0, 1.0)
+    right.ball[0] = left.ball[0] * (-1.0, 1.0, -1.0, 1.0)
+    for t in range(60):
+        actions = rng.uniform(-1, 1, (1, 2, 2))
+        obs_l, rew_l, done_l, _ = left.step(actions)
+        obs_r, rew_r, done_r, _ = right.step(actions[:, ::-1])
+        if done_l[0] or done_r[0]:
+            assert done_l[0] == done_r[0], f"decision {t}"
+            break
+        assert np.allclose(obs_l[0, 1, 16:], obs_r[0, 0, 16:], atol=1e-9), f"decision {t}"
+        assert np.allclose(obs_l[0, 0, 16:], obs_r[0, 1, 16:], atol=1e-9), f"decision {t}"
+    assert t > 5
+
+
+@pytest.mark.parametrize("num_matches", [8, 96])  # the serial and the threaded kernel
+def test_vectorised_equals_single_matches_step_for_step(num_matches):
+    rng = np.random.default_rng(1)
+    many = TennisCore(num_matches, seed=7)
+    singles = [TennisCore(1, seed=7, match_offset=k) for k in range(num_matches)]
+    for t in range(150):
+        actions = rng.uniform(-1.2, 1.2, (num_matches, 2, 2))
+        obs, reward, done, max_reached = many.step(actions)
+        for k, single in enumerate(singles):
+            o, r, d, m = single.step(actions[k : k + 1])
+            assert np.array_equal(o[0], obs[k]) and np.array_equal(r[0], reward[k]), f"match {k}, decision {t}"
+            assert d[0] == done[k] and m[0] == max_reached[k], f"match {k}, decision {t}"
+
+
+def test_same_seed_same_trajectory_other_seed_other_trajectory():
+    def run(seed):
+        env = TennisEnvironment(num_matches=4, seed=seed)
+        rng = np.random.default_rng(3)
+        out = [np.c_[env.reset()[BRAIN_NAME].vector_observations, np.zeros((8, 2))]]
+        for _ in range(200):
+            info = env.step(rng.uniform(-1, 1, (8, 2)))[BRAIN_NAME]
+            out.append(np.c_[info.vector_observations, info.rewards, info.local_done])
+        return np.concatenate(out)
+
+    assert np.array_equal(run(5), run(5))
+    assert not np.array_equal(run(5), run(6))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_invariants_under_random_play(seed):
+    core = TennisCore(16, seed=seed)
+    rng = np.random.default_rng(seed)
+    since_reset = np.zeros(16, dtype=int)
+    for t in range(400):
+        obs, reward, done, _ = core.step(rng.uniform(-1, 1, (16, 2, 2)))
+        since_reset = np.where(done, 0, since_reset + 1)
+        msg = f"seed {seed}, decision {t}"
+        assert np.isfinite(obs).all(), msg
+        assert np.all(np.abs(core.ball[:, 0]) < core.params.wall_inner_x), msg
+        assert np.all(obs[:, :, 16] >= FAR_X - 1e-6) and np.all(obs[:, :, 16] <= -0.4 + 1e-6), msg
+        assert np.all(obs[:, :, 17] >= REST_Y - 1e-6), msg
+        assert np.all(obs[:, :, 22:24] == obs[:, :, 18:20]), msg  # the 0.4 duplicate
+        # sums of +0.1 crossings and -0.01 contacts; two contacts in one tick (a corner) both count (spec 6)
+        assert np.all(np.isin(np.round(reward, 6), [0.0, 0.1, 0.2, -0.01, -0.02, 0.09, 0.08])), msg
+        assert np.all(since_reset <= 1001), msg
+
+
+def test_observing_the_real_ball_velocity_is_an_option():
+    core = TennisCore(1, seed=0, params=TennisParams(observe_ball_velocity=True))
+    park_rackets_far(core)
+    obs, *_ = core.step(RETREAT)
+    assert obs[0, 1, 23] == pytest.approx(core.ball[0, 3]) and obs[0, 0, 22] == pytest.approx(-core.ball[0, 2])
+
+
+# ---------------------------------------------------------------- course API and bad input
+def test_course_api_surface():
+    env = TennisEnvironment(num_matches=3, seed=0)
+    assert env.brain_names == ["TennisBrain"]
+    brain = env.brains[env.brain_names[0]]
+    assert (brain.vector_action_space_size, brain.vector_observation_space_size) == (2, 8)
+    assert brain.num_stacked_vector_observations == 3
+    info = env.reset(train_mode=True)[BRAIN_NAME]
+    assert info.vector_observations.shape == (6, 24) and info.agents == list(range(6))
+    info = env.step(np.zeros((6, 2)))[BRAIN_NAME]
+    assert isinstance(info.rewards, list) and isinstance(info.local_done, list) and isinstance(info.max_reached, list)
+    assert len(info.rewards) == len(info.local_done) == len(info.max_reached) == 6
+    assert info.local_done[0::2] == info.local_done[1::2]
+    env.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        env.reset()
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [np.zeros((2,)), np.zeros((4, 2)), np.zeros((2, 3)), [[0.0, "a"], [0.0, 0.0]], np.full((2, 2), np.nan),
+     np.array([[0.0, np.inf], [0.0, 0.0]]), None],  # fmt: skip
+)
+def test_bad_actions_raise_a_value_error_naming_the_expected_shape(actions):
+    env = TennisEnvironment(seed=0)
+    env.reset()
+    with pytest.raises(ValueError, match=r"\(2, 2\)"):
+        env.step(actions)
+
+
+def test_actions_outside_the_range_are_clipped_like_unity():
+    a, b = TennisEnvironment(seed=4), TennisEnvironment(seed=4)
+    for _ in range(20):
+        oa = a.step(np.array([[7.0, 3.0], [-9.0, -2.0]]))[BRAIN_NAME].vector_observations
+        ob = b.step(np.array([[1.0, 1.0], [-1.0, -1.0]]))[BRAIN_NAME].vector_observations
+        assert np.array_equal(oa, ob)
+
+
+def test_make_env_gives_the_simulator_or_a_clear_error_for_unity(tmp_path, monkeypatch):
+    monkeypatch.delenv("TENNIS_UNITY_PATH", raising=False)
+    assert isinstance(make_env(num_matches=2, seed=1), TennisEnvironment)
+    missing = str(tmp_path / "Tennis_Linux" / "Tennis.x86_64")
+    with pytest.raises(FileNotFoundError, match="Tennis_Linux"):
+        make_env(missing)
+    build = tmp_path / "Tennis.x86_64"
+    build.write_text("")
+    monkeypatch.setitem(__import__("sys").modules, "unityagents", None)  # as if not installed
+    with pytest.raises(ImportError, match="unityagents==0.4.0"):
+        make_env(os.fspath(build))
