@@ -1,0 +1,393 @@
+"""HAPPO (Kuba et al. 2021, arXiv 2109.11251) for the two rackets: act, step, learn, save, load.
+
+Two actors (no parameter sharing) and one critic on the joint state. Each learning step draws a random order
+of the agents; the first improves the clipped surrogate on its own ratio, every later one weights its surrogate
+per sample by M, the product of the already-updated agents' new/old probability ratios (the paper's Eq. 10).
+With `sequential_update=False` the same code is the MAPPO ablation: fixed order, M = 1 for everyone.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from buffer import Minibatch, RolloutBuffer, compute_gae, minibatch_indices
+from networks import Actor, Critic, OUNoise, gaussian_log_prob
+
+NUM_AGENTS, OBS_SIZE, ACTION_SIZE = 2, 24, 2
+CHECKPOINT_FILE = "happo.pt"
+CONFIG_FILE = "config.json"
+
+
+@dataclass(frozen=True)
+class HAPPOConfig:
+    """Every hyperparameter of the agent. `HAPPOConfig()` is the tuned default; `seed_design()` the course design."""
+
+    num_matches: int = 32
+    """Matches played in parallel while training (E); every rally of every match counts as one episode."""
+    update_every: int = 256
+    """Decisions per match between two learning steps (the design's UPDATE_PER_STEP)."""
+    buffer_steps: int = 256
+    """Steps per match kept in the rollout buffer (BUFFER_SIZE); equal to update_every for on-policy PPO."""
+    minibatch_size: int = 2048
+    """Samples per gradient step (BATCH_SIZE); a sample is one match at one step."""
+    minibatches_per_epoch: int = 0
+    """Gradient steps per epoch; 0 means one full pass over the buffer."""
+    epochs: int = 5
+    """Passes over the data per agent per learning step (NUM_EPOCH)."""
+    order_per_epoch: bool = False
+    """Draw a new agent order at every epoch (the design) instead of once per learning step (HARL)."""
+    sequential_update: bool = True
+    """HAPPO's sequential update with the factor M; False gives the MAPPO ablation (fixed order, M = 1)."""
+    actor_lr: float = 5e-4
+    """Adam learning rate of each actor (ACTOR_LR)."""
+    critic_lr: float = 5e-4
+    """Adam learning rate of the critic (CRITIC_LR)."""
+    lr_end_factor: float = 0.1
+    """LinearLR end factor; the start factor is 1."""
+    lr_decay_iters: int = 300
+    """Learning steps over which LinearLR goes from 1 to lr_end_factor (total_iters)."""
+    gamma: float = 0.99
+    """Discount factor (GAMMA)."""
+    gae_lambda: float = 0.95
+    """GAE lambda (GAE_LAMBDA)."""
+    clip: float = 0.1
+    """PPO clip range of an agent's own ratio (the factor M is never clipped)."""
+    target_kl: float = 0.02
+    """Stop an agent's epochs early once its approximate KL exceeds this; 0 disables."""
+    entropy_coef: float = 0.0
+    """Weight of the policy entropy bonus."""
+    init_std: float = 0.5
+    """Initial standard deviation of the Gaussian policy (STD in training)."""
+    learn_std: bool = True
+    """Learn a state-independent log-std (reference code) instead of keeping init_std fixed."""
+    max_grad_norm: float = 10.0
+    """Gradient-norm clip for actors and critic."""
+    normalize_advantages: bool = True
+    """Standardise the advantages of each learning step."""
+    value_norm: bool = True
+    """Critic predicts returns standardised by running statistics (HARL's ValueNorm)."""
+    normalize_rewards: bool = False
+    """Standardise the team rewards in the buffer before GAE (the design's reward normalisation)."""
+    target_critic: bool = False
+    """Next-state values for GAE come from a slowly updated copy of the critic (the design)."""
+    target_tau: float = 0.01
+    """Soft-update rate of the target critic per learning step."""
+    critic_hidden: tuple[int, ...] = (256, 256)
+    """Hidden layer sizes of the critic."""
+    orthogonal_init: bool = True
+    """Orthogonal initialisation (gain sqrt 2 hidden, 0.01 policy head, 1 value head)."""
+    ou_sigma: float = 0.0
+    """Scale of optional OU noise added to the sampled actions sent to the environment; 0 disables."""
+    seed: int = 0
+    """Seed of torch, numpy and the simulator: the same seed gives the same curve."""
+
+    def __post_init__(self) -> None:
+        checks = {
+            "num_matches >= 1": self.num_matches >= 1,
+            "update_every >= 1": self.update_every >= 1,
+            "buffer_steps >= update_every": self.buffer_steps >= self.update_every,
+            "minibatch_size >= 1": self.minibatch_size >= 1,
+            "epochs >= 1": self.epochs >= 1,
+            "0 < clip < 1": 0 < self.clip < 1,
+            "init_std > 0": self.init_std > 0,
+            "0 <= gamma <= 1 and 0 <= gae_lambda <= 1": 0 <= self.gamma <= 1 and 0 <= self.gae_lambda <= 1,
+        }
+        failed = [rule for rule, ok in checks.items() if not ok]
+        if failed:
+            raise ValueError(f"invalid HAPPOConfig ({', '.join(failed)}): {self}")
+
+    @classmethod
+    def seed_design(cls, **overrides: object) -> HAPPOConfig:
+        """The design's values verbatim (`seed_report.md`): one match, tiny learning rates, fixed std 0.01."""
+        design = dict(
+            num_matches=1, update_every=128, buffer_steps=2048, minibatch_size=128, minibatches_per_epoch=1,
+            epochs=8, order_per_epoch=True, actor_lr=5e-6, critic_lr=5e-5, lr_end_factor=0.5, lr_decay_iters=40000,
+            gamma=0.99, gae_lambda=0.95, clip=0.2, target_kl=0.0, init_std=0.01, learn_std=False,
+            normalize_advantages=False, value_norm=False, normalize_rewards=True, target_critic=True,
+            orthogonal_init=False, critic_hidden=(128, 128, 64),
+        )  # fmt: skip
+        return cls(**{**design, **overrides})
+
+    @classmethod
+    def named(cls, name: str, **overrides: object) -> HAPPOConfig:
+        """'default', 'seed_design' or 'mappo' (the default with the sequential update switched off)."""
+        if name == "default":
+            return cls(**overrides)
+        if name == "seed_design":
+            return cls.seed_design(**overrides)
+        if name == "mappo":
+            return cls(**{"sequential_update": False, **overrides})
+        raise ValueError(f"unknown config {name!r}; choose 'default', 'seed_design' or 'mappo'")
+
+
+class ValueNormalizer:
+    """Running mean and variance of the critic's targets (parallel Welford update)."""
+
+    def __init__(self) -> None:
+        self.mean, self.var, self.count = 0.0, 1.0, 1e-4
+
+    def update(self, x: np.ndarray) -> None:
+        n, mean, var = x.size, float(x.mean()), float(x.var())
+        delta, total = mean - self.mean, self.count + n
+        self.mean += delta * n / total
+        self.var = (self.var * self.count + var * n + delta**2 * self.count * n / total) / total
+        self.count = total
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / max(self.var, 1e-8) ** 0.5
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        return x * max(self.var, 1e-8) ** 0.5 + self.mean
+
+
+class HAPPOAgent:
+    """Two racket actors and one critic. act() and step() take the arrays the environment gives: (2E, ...)."""
+
+    def __init__(self, config: HAPPOConfig | None = None) -> None:
+        self.config = cfg = config if config is not None else HAPPOConfig()
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.torch_rng = torch.Generator().manual_seed(cfg.seed)
+        self.actors = nn.ModuleList(
+            Actor(OBS_SIZE, ACTION_SIZE, cfg.init_std, cfg.learn_std, orthogonal_init=cfg.orthogonal_init)
+            for _ in range(NUM_AGENTS)
+        )
+        self.critic = Critic(NUM_AGENTS * OBS_SIZE, cfg.critic_hidden, cfg.orthogonal_init)
+        self.target = copy.deepcopy(self.critic).requires_grad_(False) if cfg.target_critic else None
+        self.value_norm = ValueNormalizer() if cfg.value_norm else None
+        self.actor_optims = [torch.optim.Adam(a.parameters(), lr=cfg.actor_lr, eps=1e-5) for a in self.actors]
+        self.critic_optim = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, eps=1e-5)
+        schedule = dict(start_factor=1.0, end_factor=cfg.lr_end_factor, total_iters=cfg.lr_decay_iters)
+        self.schedulers = [torch.optim.lr_scheduler.LinearLR(o, **schedule) for o in [*self.actor_optims, self.critic_optim]]
+        self.buffer: RolloutBuffer | None = None  # sized by the first step(), from the number of matches
+        self.noise: OUNoise | None = None
+        self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.steps_since_learn = 0
+        self.learn_steps = 0
+
+    # ------------------------------------------------------------------------------------------ acting
+    def act(self, states: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        """states (2E, 24), rows 2k and 2k+1 for match k -> actions (2E, 2) in [-1, 1].
+
+        Deterministic mode plays the mean action and stores nothing; otherwise the sample is kept for step().
+        """
+        states = np.asarray(states, dtype=np.float32)
+        if states.ndim != 2 or states.shape[1] != OBS_SIZE or states.shape[0] % NUM_AGENTS:
+            raise ValueError(f"states must have shape (2E, {OBS_SIZE}) for E matches, got {states.shape}")
+        if not np.isfinite(states).all():
+            raise ValueError("states contain NaN or inf")
+        obs = torch.from_numpy(states).view(-1, NUM_AGENTS, OBS_SIZE)  # (E, A, 24)
+        with torch.no_grad():
+            actions, log_probs = [], []
+            for k, actor in enumerate(self.actors):
+                mean, std = actor(obs[:, k]), actor.std()
+                a = mean if deterministic else mean + std * torch.randn(mean.shape, generator=self.torch_rng)
+                actions.append(a)
+                log_probs.append(gaussian_log_prob(a, mean, std))
+        actions = torch.stack(actions, dim=1).numpy()  # (E, A, 2), as sampled
+        if deterministic:
+            return np.clip(actions, -1.0, 1.0).reshape(-1, ACTION_SIZE)
+        if self.config.ou_sigma > 0:
+            if self.noise is None or self.noise.shape != actions.shape:
+                self.noise = OUNoise(actions.shape, self.rng, sigma=self.config.ou_sigma)
+            actions = actions + self.noise.sample().astype(np.float32)
+        self._pending = (obs.numpy(), actions, torch.stack(log_probs, dim=1).numpy())
+        return np.clip(actions, -1.0, 1.0).reshape(-1, ACTION_SIZE).astype(np.float64)
+
+    def step(self, states: np.ndarray, actions: np.ndarray, rewards: list, next_states: np.ndarray,
+             dones: list, max_reached: list | None = None) -> dict | None:  # fmt: skip
+        """Store the transition of every match since the last act(); learn every `update_every` steps.
+
+        rewards, dones, max_reached: 2E values as the environment lists them. Returns the learning metrics
+        when this step triggered a learning step, else None.
+        """
+        if self._pending is None:
+            raise RuntimeError("step() needs the act() call that chose these actions (in training mode)")
+        obs, sampled, log_prob = self._pending
+        self._pending = None
+        E = obs.shape[0]
+        if self.buffer is None:
+            self.buffer = RolloutBuffer(self.config.buffer_steps, E, NUM_AGENTS, OBS_SIZE, ACTION_SIZE)
+        if E != self.buffer.num_matches:
+            raise ValueError(f"the agent trains on {self.buffer.num_matches} matches, got {E}")
+        done = np.asarray(dones, dtype=bool).reshape(E, NUM_AGENTS).any(axis=1)  # (E,), both rackets agree
+        truncated = done & np.asarray(max_reached if max_reached is not None else [False] * 2 * E).reshape(E, 2).any(1)
+        self.buffer.add(
+            obs, sampled, log_prob, np.asarray(rewards, dtype=np.float32).reshape(E, NUM_AGENTS),
+            done & ~truncated, truncated, np.asarray(next_states, dtype=np.float32).reshape(E, NUM_AGENTS, OBS_SIZE),
+        )  # fmt: skip
+        if self.noise is not None and done.any():
+            self.noise.state[done] = self.noise.mu
+        self.steps_since_learn += 1
+        if self.steps_since_learn < self.config.update_every:
+            return None
+        metrics = self.learn()
+        self.steps_since_learn = 0
+        if self.buffer.size == self.buffer.capacity:
+            self.buffer.drop_oldest(self.config.update_every)
+        return metrics
+
+    # ------------------------------------------------------------------------------------------ learning
+    def _values(self, critic: nn.Module, states: torch.Tensor) -> torch.Tensor:
+        """Critic output in return units: states (..., 48) -> (...)."""
+        v = critic(states).squeeze(-1)
+        return self.value_norm.denormalize(v) if self.value_norm is not None else v
+
+    def _log_prob(self, agent: int, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Joint log-probability of agent's actions under its current policy: obs (N, A, 24) -> (N,), no grad."""
+        with torch.no_grad():
+            return self.actors[agent].distribution(obs[:, agent]).log_prob(actions[:, agent])
+
+    def _minibatches(self, n: int) -> list[np.ndarray]:
+        batches = minibatch_indices(n, self.config.minibatch_size, self.rng)
+        return batches[: self.config.minibatches_per_epoch] if self.config.minibatches_per_epoch else batches
+
+    def _rollout_batch(self) -> tuple[Minibatch, dict]:
+        """All stored samples, flattened (T, E) -> N, with advantages and critic targets."""
+        cfg, buf = self.config, self.buffer
+        T, E = buf.size, buf.num_matches
+        obs = torch.from_numpy(buf.obs[:T])  # (T, E, A, 24)
+        states = obs.reshape(T, E, NUM_AGENTS * OBS_SIZE)  # (T, E, 48)
+        next_states = torch.from_numpy(buf.next_obs()).reshape(T, E, NUM_AGENTS * OBS_SIZE)
+        with torch.no_grad():
+            values = self._values(self.critic, states).numpy()  # (T, E)
+            next_values = self._values(self.target or self.critic, next_states).numpy()
+        buf.values[:T] = values
+        truncated = buf.truncated[:T]
+        next_values = np.where(truncated, values, next_values)  # the env swallowed a truncated step's last state
+        advantages, returns = compute_gae(buf.team_rewards(cfg.normalize_rewards), values, next_values,
+                                          buf.terminated[:T], truncated, cfg.gamma, cfg.gae_lambda)  # fmt: skip
+        if self.value_norm is not None:
+            self.value_norm.update(returns)
+        explained = 1.0 - np.var(returns - values) / max(np.var(returns), 1e-12)
+        adv = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)  # (N,)
+        if cfg.normalize_advantages:
+            adv = (adv - adv.mean()) / (adv.std() + 1e-5)
+        batch = Minibatch(
+            states=states.reshape(T * E, -1), obs=obs.reshape(T * E, NUM_AGENTS, OBS_SIZE),
+            actions=torch.from_numpy(buf.actions[:T]).reshape(T * E, NUM_AGENTS, ACTION_SIZE),
+            old_log_prob=torch.from_numpy(buf.log_prob[:T]).reshape(T * E, NUM_AGENTS), advantages=adv,
+            returns=torch.as_tensor(returns.reshape(-1), dtype=torch.float32), factor=torch.ones(T * E),
+        )  # fmt: skip
+        return batch, {"explained_variance": float(explained)}
+
+    def learn(self) -> dict:
+        """One HAPPO learning step on the buffer: actors in a random order, weighted by M, then the critic."""
+        cfg = self.config
+        batch, metrics = self._rollout_batch()
+        n = batch.advantages.shape[0]
+        rounds, epochs = (cfg.epochs, 1) if cfg.order_per_epoch else (1, cfg.epochs)
+        for _ in range(rounds):
+            order = self.rng.permutation(NUM_AGENTS) if cfg.sequential_update else np.arange(NUM_AGENTS)
+            factor = torch.ones(n)  # M for the first agent of the order
+            for position, agent in enumerate(order):
+                before = self._log_prob(agent, batch.obs, batch.actions)
+                stats = self._update_actor(agent, batch._replace(factor=factor), epochs)
+                metrics.update({f"{key}_{agent}": value for key, value in stats.items()})
+                if position == 1:
+                    metrics.update(factor_mean=float(factor.mean()), factor_min=float(factor.min()),
+                                   factor_max=float(factor.max()))  # fmt: skip
+                if cfg.sequential_update:  # Eq. 10: M *= pi_new / pi_old of the agent just updated; no grad, no clip
+                    factor = factor * torch.exp(self._log_prob(agent, batch.obs, batch.actions) - before)
+            metrics["order"] = [int(a) for a in order]
+        metrics.update(self._update_critic(batch, cfg.epochs))
+        for scheduler in self.schedulers:
+            scheduler.step()
+        if self.target is not None:
+            with torch.no_grad():
+                for t, s in zip(self.target.parameters(), self.critic.parameters()):
+                    t.lerp_(s, cfg.target_tau)
+        self.learn_steps += 1
+        metrics["actor_lr"] = self.schedulers[0].get_last_lr()[0]
+        return metrics
+
+    def _update_actor(self, agent: int, batch: Minibatch, epochs: int) -> dict:
+        """Clipped surrogate of one agent, each sample weighted by batch.factor (M); stops early on target_kl."""
+        cfg, actor, optim = self.config, self.actors[agent], self.actor_optims[agent]
+        losses, kls, clipped = [], [], []
+        for _ in range(epochs):
+            for idx in self._minibatches(batch.advantages.shape[0]):
+                dist = actor.distribution(batch.obs[idx, agent])
+                log_ratio = dist.log_prob(batch.actions[idx, agent]) - batch.old_log_prob[idx, agent]
+                ratio = log_ratio.exp()
+                adv = batch.advantages[idx]
+                surrogate = torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv)
+                loss = -(batch.factor[idx] * surrogate).mean() - cfg.entropy_coef * dist.entropy().mean()
+                optim.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(actor.parameters(), cfg.max_grad_norm)
+                optim.step()
+                with torch.no_grad():  # k3 estimator of KL(old || new), http://joschu.net/blog/kl-approx.html
+                    kls.append(float(((ratio - 1) - log_ratio).mean()))
+                    clipped.append(float(((ratio - 1).abs() > cfg.clip).float().mean()))
+                losses.append(loss.item())
+            if cfg.target_kl and kls[-1] > cfg.target_kl:
+                break
+        return {"policy_loss": np.mean(losses), "approx_kl": np.mean(kls), "clip_frac": np.mean(clipped),
+                "std": actor.std().mean().item(), "epochs": len(kls)}  # fmt: skip
+
+    def _update_critic(self, batch: Minibatch, epochs: int) -> dict:
+        targets = self.value_norm.normalize(batch.returns) if self.value_norm is not None else batch.returns
+        losses = []
+        for _ in range(epochs):
+            for idx in self._minibatches(targets.shape[0]):
+                loss = 0.5 * (self.critic(batch.states[idx]).squeeze(-1) - targets[idx]).pow(2).mean()
+                self.critic_optim.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.critic.parameters(), self.config.max_grad_norm)
+                self.critic_optim.step()
+                losses.append(loss.item())
+        return {"value_loss": float(np.mean(losses))}
+
+    # ------------------------------------------------------------------------------------------ checkpoints
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the weights (and value statistics) and the config atomically into `directory`."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {f"actor_{k}": a.state_dict() for k, a in enumerate(self.actors)}
+        state["critic"] = self.critic.state_dict()
+        if self.value_norm is not None:
+            state["value_norm"] = torch.tensor([self.value_norm.mean, self.value_norm.var, self.value_norm.count])
+        config_json = json.dumps(asdict(self.config), indent=1)
+        state["config_json"] = config_json
+        for name, write in ((CHECKPOINT_FILE, lambda f: torch.save(state, f)), (CONFIG_FILE, lambda f: f.write(config_json.encode()))):
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+            os.replace(tmp, directory / name)  # atomic: a reader sees the old file or the new one, never half
+        return directory / CHECKPOINT_FILE
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, **overrides: object) -> HAPPOAgent:
+        """An agent with the weights and config saved in `directory` (config fields can be overridden)."""
+        path = Path(directory) / CHECKPOINT_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"no HAPPO checkpoint at {path} (write one with agent.save({str(directory)!r}))")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            saved = json.loads(state["config_json"])
+        except Exception as err:  # torch raises many types for a file that is not a checkpoint
+            raise ValueError(f"{path} is not a readable HAPPO checkpoint: {err}") from err
+        known = {f.name for f in fields(HAPPOConfig)}
+        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known}
+        agent = cls(replace(HAPPOConfig(**saved), **overrides))
+        try:
+            for k, actor in enumerate(agent.actors):
+                actor.load_state_dict(state[f"actor_{k}"])
+            agent.critic.load_state_dict(state["critic"])
+        except (KeyError, RuntimeError) as err:
+            raise ValueError(f"{path} does not fit this agent's networks: {err}") from err
+        if agent.value_norm is not None and "value_norm" in state:
+            agent.value_norm.mean, agent.value_norm.var, agent.value_norm.count = state["value_norm"].tolist()
+        if agent.target is not None:
+            agent.target.load_state_dict(agent.critic.state_dict())
+        return agent

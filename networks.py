@@ -1,0 +1,105 @@
+"""Actor and critic networks, and the optional OU exploration noise of the design (`seed_report.md`)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.distributions import Independent, Normal
+
+
+def layer_init(layer: nn.Linear, gain: float) -> nn.Linear:
+    """Orthogonal weights with `gain`, zero bias (as the reference HAPPO/MAPPO code does)."""
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+class Actor(nn.Module):
+    """One racket's policy, exactly the design's layers:
+
+    obs (..., 24) -> Linear 128 -> [Linear 128, ReLU] x 2 -> [Linear 64, ReLU] -> [Linear 64, ReLU] -> [Linear 2, Tanh]
+    = mean (..., 2), around which a diagonal Gaussian samples the action. Its std is fixed (`init_std`) or a
+    learnable, state-independent parameter, as in the reference code.
+    """
+
+    def __init__(self, obs_size: int = 24, action_size: int = 2, init_std: float = 0.5, learn_std: bool = True,
+                 min_std: float = 1e-8, orthogonal_init: bool = True) -> None:  # fmt: skip
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(obs_size, 128),
+            nn.Linear(128, 128), nn.ReLU(),
+            nn.Linear(128, 128), nn.ReLU(),
+            nn.Linear(128, 64), nn.ReLU(),
+            nn.Linear(64, 64), nn.ReLU(),
+            nn.Linear(64, action_size), nn.Tanh(),
+        )  # fmt: skip
+        if orthogonal_init:
+            linears = [m for m in self.body if isinstance(m, nn.Linear)]
+            for layer in linears[:-1]:
+                layer_init(layer, math.sqrt(2.0))
+            layer_init(linears[-1], 0.01)  # start near the zero action, as the reference code does
+        log_std = torch.full((action_size,), math.log(init_std))
+        self.log_std = nn.Parameter(log_std, requires_grad=learn_std)
+        self.min_std = min_std
+
+    def std(self) -> torch.Tensor:
+        """(action_size,)"""
+        return self.log_std.exp().clamp_min(self.min_std)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """obs (..., 24) -> mean action (..., 2) in [-1, 1]."""
+        return self.body(obs)
+
+    def distribution(self, obs: torch.Tensor) -> Independent:
+        """The joint (diagonal) Gaussian over both action dimensions; its log_prob sums them."""
+        mean = self.body(obs)
+        return Independent(Normal(mean, self.std().expand_as(mean), validate_args=False), 1, validate_args=False)
+
+
+def gaussian_log_prob(actions: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """Joint log-density of a diagonal Gaussian: actions, mean (..., D), std (D,) -> (...). Cheaper than
+    building a torch.distributions object for the many tiny batches of acting."""
+    z = (actions - mean) / std
+    return (-0.5 * z.pow(2) - std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
+class Critic(nn.Module):
+    """The one global value network on the joint state (both rackets' observations): (..., 48) -> (..., 1)."""
+
+    def __init__(self, state_size: int = 48, hidden: tuple[int, ...] = (256, 256), orthogonal_init: bool = True) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        sizes = (state_size, *hidden)
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+        layers.append(nn.Linear(sizes[-1], 1))
+        self.body = nn.Sequential(*layers)
+        if orthogonal_init:
+            linears = [m for m in self.body if isinstance(m, nn.Linear)]
+            for layer in linears[:-1]:
+                layer_init(layer, math.sqrt(2.0))
+            layer_init(linears[-1], 1.0)
+
+    def forward(self, state: torch.Tensor) -> torch.Tensor:
+        """state (..., 48) -> value (..., 1)."""
+        return self.body(state)
+
+
+class OUNoise:
+    """Ornstein-Uhlenbeck process, dx = theta (mu - x) dt + sigma dW with dt = 1: temporally correlated noise."""
+
+    def __init__(self, shape: tuple[int, ...], rng: np.random.Generator, theta: float = 0.15, sigma: float = 0.2,
+                 mu: float = 0.0) -> None:  # fmt: skip
+        self.shape, self.rng = shape, rng
+        self.theta, self.sigma, self.mu = theta, sigma, mu
+        self.state = np.full(shape, mu)
+
+    def reset(self) -> None:
+        self.state = np.full(self.shape, self.mu)
+
+    def sample(self) -> np.ndarray:
+        self.state = self.state + self.theta * (self.mu - self.state) + self.sigma * self.rng.standard_normal(self.shape)
+        return self.state.copy()

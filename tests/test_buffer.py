@@ -1,0 +1,91 @@
+"""GAE against hand-worked answers, and the rollout buffer's bookkeeping."""
+
+import numpy as np
+import pytest
+
+from buffer import RolloutBuffer, compute_gae, minibatch_indices
+
+
+def gae(rewards, values, next_values, terminated=None, truncated=None, gamma=0.99, lam=0.95):
+    rewards, values, next_values = (np.asarray(x, dtype=float) for x in (rewards, values, next_values))
+    terminated = np.zeros(len(rewards), bool) if terminated is None else np.asarray(terminated)
+    truncated = np.zeros(len(rewards), bool) if truncated is None else np.asarray(truncated)
+    return compute_gae(rewards, values, next_values, terminated, truncated, gamma, lam)
+
+
+def test_hand_worked_three_step_trajectory():
+    # gamma 0.9, lambda 0.5: deltas 1.4, -0.82, 4.5 (bootstrap 3.0 at the rollout end)
+    adv, ret = gae([1.0, 0.0, 2.0], [0.5, 1.0, 0.2], [1.0, 0.2, 3.0], gamma=0.9, lam=0.5)
+    assert adv == pytest.approx([1.94225, 1.205, 4.5])
+    assert ret == pytest.approx([2.44225, 2.205, 4.7])
+
+
+@pytest.mark.parametrize(("gamma", "lam"), [(0.99, 0.95), (0.9, 0.5), (1.0, 1.0)])
+def test_reward_only_at_the_final_terminal_step(gamma, lam):
+    T = 6
+    rewards = np.zeros(T)
+    rewards[-1] = 1.0
+    terminated = np.zeros(T, bool)
+    terminated[-1] = True
+    next_values = np.zeros(T)
+    next_values[-1] = 123.0  # the value after the terminal step must never be used
+    adv, _ = gae(rewards, np.zeros(T), next_values, terminated, gamma=gamma, lam=lam)
+    assert adv == pytest.approx([(gamma * lam) ** (T - 1 - t) for t in range(T)])
+
+
+@pytest.mark.parametrize(("gamma", "lam"), [(0.99, 0.95), (0.8, 0.3)])
+def test_constant_values_without_reward(gamma, lam):
+    T, c = 5, 2.0
+    adv, _ = gae(np.zeros(T), np.full(T, c), np.full(T, c), gamma=gamma, lam=lam)
+    expected = [(gamma - 1) * c * sum((gamma * lam) ** k for k in range(T - t)) for t in range(T)]
+    assert adv == pytest.approx(expected)
+
+
+def test_lambda_zero_is_one_step_td_and_lambda_one_is_monte_carlo():
+    rewards, values, next_values = [1.0, 2.0, 3.0], [0.3, 0.6, 0.9], [0.6, 0.9, 4.0]
+    adv0, _ = gae(rewards, values, next_values, gamma=0.9, lam=0.0)
+    assert adv0 == pytest.approx([1 + 0.9 * 0.6 - 0.3, 2 + 0.9 * 0.9 - 0.6, 3 + 0.9 * 4.0 - 0.9])
+    _, ret1 = gae(rewards, values, next_values, gamma=0.9, lam=1.0)
+    assert ret1 == pytest.approx([1 + 0.9 * 2 + 0.81 * 3 + 0.729 * 4.0, 2 + 0.9 * 3 + 0.81 * 4.0, 3 + 0.9 * 4.0])
+
+
+def test_termination_in_the_middle_cuts_the_return():
+    adv, _ = gae([0.0, 1.0, 0.0, 5.0], np.zeros(4), [9.0, 9.0, 0.0, 0.0], [False, True, False, True], gamma=1, lam=1)
+    assert adv == pytest.approx([10.0, 1.0, 5.0, 5.0])  # t=0 bootstraps through t=1, nothing crosses the cut
+
+
+def test_truncation_bootstraps_from_the_critic_but_stops_the_recursion():
+    adv, _ = gae([1.0, 7.0], [0.0, 0.0], [10.0, 0.0], truncated=[True, False], gamma=0.5, lam=1.0)
+    assert adv == pytest.approx([1.0 + 0.5 * 10.0, 7.0])
+
+
+def test_gae_vectorised_over_matches_equals_one_match_at_a_time():
+    rng = np.random.default_rng(0)
+    r, v, nv = rng.normal(size=(3, 20, 4))
+    term, trunc = rng.random((2, 20, 4)) < 0.1
+    adv, _ = compute_gae(r, v, nv, term, trunc, 0.97, 0.9)
+    for e in range(4):
+        adv_e, _ = compute_gae(r[:, e], v[:, e], nv[:, e], term[:, e], trunc[:, e], 0.97, 0.9)
+        assert np.allclose(adv[:, e], adv_e)
+
+
+def test_buffer_keeps_time_order_and_slides():
+    buf = RolloutBuffer(capacity=4, num_matches=2, num_agents=2, obs_size=3, action_size=1)
+    for t in range(4):
+        obs = np.full((2, 2, 3), t, np.float32)
+        buf.add(obs, np.zeros((2, 2, 1)), np.zeros((2, 2)), np.full((2, 2), t), np.zeros(2, bool), np.zeros(2, bool),
+                obs + 1)  # fmt: skip
+    with pytest.raises(RuntimeError, match="full"):
+        buf.add(obs, np.zeros((2, 2, 1)), np.zeros((2, 2)), np.zeros((2, 2)), np.zeros(2, bool), np.zeros(2, bool), obs)
+    assert buf.next_obs()[:, 0, 0, 0].tolist() == [1, 2, 3, 4]
+    assert buf.team_rewards(normalize=False)[:, 0].tolist() == [0, 2, 4, 6]
+    normalized = buf.team_rewards(normalize=True)
+    assert normalized.mean() == pytest.approx(0.0, abs=1e-9) and normalized.std() == pytest.approx(1.0, abs=1e-6)
+    buf.drop_oldest(2)
+    assert buf.size == 2 and buf.obs[:2, 0, 0, 0].tolist() == [2, 3]
+
+
+def test_minibatches_cover_every_sample_once():
+    batches = minibatch_indices(10, 4, np.random.default_rng(0))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert sorted(np.concatenate(batches).tolist()) == list(range(10))

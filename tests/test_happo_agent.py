@@ -1,0 +1,203 @@
+"""HAPPO's mechanics (the factor M, the agent order, one actor per turn), checkpoints, and a learning smoke test."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from happo_agent import CHECKPOINT_FILE, HAPPOAgent, HAPPOConfig
+from networks import Actor
+from tennis_env import BRAIN_NAME, TennisEnvironment
+
+SMALL = dict(num_matches=4, update_every=8, buffer_steps=8, minibatch_size=16, epochs=2, critic_hidden=(32,))
+
+
+def fill_and_capture(agent: HAPPOAgent, env: TennisEnvironment, learn_calls: int = 1) -> list:
+    """Play until `learn_calls` learning steps ran; record every actor turn: (agent, factor, params before/after)."""
+    turns = []
+    original = agent._update_actor
+
+    def recording(k, batch, epochs):
+        before = [[p.detach().clone() for p in a.parameters()] for a in agent.actors]
+        lp_before = [agent._log_prob(j, batch.obs, batch.actions) for j in range(2)]
+        stats = original(k, batch, epochs)
+        after = [[p.detach().clone() for p in a.parameters()] for a in agent.actors]
+        lp_after = [agent._log_prob(j, batch.obs, batch.actions) for j in range(2)]
+        turns.append(dict(agent=int(k), factor=batch.factor.clone(), factor_grad=batch.factor.requires_grad,
+                          before=before, after=after, lp_before=lp_before, lp_after=lp_after, batch=batch))  # fmt: skip
+        return stats
+
+    agent._update_actor = recording
+    states = env.reset()[BRAIN_NAME].vector_observations
+    while agent.learn_steps < learn_calls:
+        actions = agent.act(states)
+        info = env.step(actions)[BRAIN_NAME]
+        agent.step(states, actions, info.rewards, info.vector_observations, info.local_done, info.max_reached)
+        states = info.vector_observations
+    return turns
+
+
+def test_actor_layers_are_the_designs():
+    actor = Actor()
+    linears = [(m.in_features, m.out_features) for m in actor.body if isinstance(m, nn.Linear)]
+    assert linears == [(24, 128), (128, 128), (128, 128), (128, 64), (64, 64), (64, 2)]
+    kinds = [type(m).__name__ for m in actor.body]
+    assert kinds == ["Linear", "Linear", "ReLU", "Linear", "ReLU", "Linear", "ReLU", "Linear", "ReLU", "Linear", "Tanh"]
+
+
+def test_factor_is_one_for_the_first_agent_and_the_first_agents_ratio_for_the_second():
+    agent = HAPPOAgent(HAPPOConfig(**SMALL))
+    turns = fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0))
+    first, second = turns
+    assert first["agent"] != second["agent"]
+    assert torch.all(first["factor"] == 1.0)
+    k = first["agent"]
+    ratio = torch.exp(first["lp_after"][k] - first["lp_before"][k])  # joint over both action dimensions
+    assert torch.allclose(second["factor"], ratio, rtol=1e-5)
+    assert not torch.allclose(ratio, torch.ones_like(ratio)), "the first agent's update should move its policy"
+    assert not first["factor_grad"] and not second["factor_grad"]
+
+
+def test_exactly_one_actor_changes_during_its_turn():
+    agent = HAPPOAgent(HAPPOConfig(**SMALL))
+    for turn in fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0)):
+        k = turn["agent"]
+        changed = [any(not torch.equal(b, a) for b, a in zip(turn["before"][j], turn["after"][j])) for j in range(2)]
+        assert changed[k] and not changed[1 - k]
+
+
+def test_ratio_is_one_on_the_first_minibatch():
+    agent = HAPPOAgent(HAPPOConfig(**SMALL))
+    first = fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0))[0]
+    k, batch = first["agent"], first["batch"]
+    assert torch.allclose(first["lp_before"][k], batch.old_log_prob[:, k], atol=1e-5)
+
+
+def test_agent_order_varies_across_learning_steps_and_mappo_fixes_it_with_factor_one():
+    agent = HAPPOAgent(HAPPOConfig(**SMALL))
+    turns = fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0), learn_calls=12)
+    firsts = {t["agent"] for t in turns[::2]}
+    assert firsts == {0, 1}
+    mappo = HAPPOAgent(HAPPOConfig.named("mappo", **SMALL))
+    turns = fill_and_capture(mappo, TennisEnvironment(num_matches=4, seed=0), learn_calls=4)
+    assert [t["agent"] for t in turns] == [0, 1] * 4
+    assert all(torch.all(t["factor"] == 1.0) for t in turns)
+
+
+def test_design_config_permutes_the_order_at_every_epoch():
+    cfg = HAPPOConfig.seed_design(num_matches=2, update_every=8, buffer_steps=16, minibatch_size=8, critic_hidden=(16,))
+    agent = HAPPOAgent(cfg)
+    turns = fill_and_capture(agent, TennisEnvironment(num_matches=2, seed=0))
+    assert len(turns) == 2 * cfg.epochs
+    assert all(torch.all(t["factor"] == 1.0) for t in turns[::2])
+
+
+def test_linear_lr_reaches_its_end_factor():
+    cfg = HAPPOConfig(**SMALL, lr_decay_iters=3, lr_end_factor=0.25)
+    agent = HAPPOAgent(cfg)
+    fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0), learn_calls=5)
+    for optim, lr in ((agent.actor_optims[0], cfg.actor_lr), (agent.critic_optim, cfg.critic_lr)):
+        assert optim.param_groups[0]["lr"] == pytest.approx(lr * 0.25)
+
+
+def test_learning_metrics_are_reported():
+    agent = HAPPOAgent(HAPPOConfig(**SMALL))
+    env = TennisEnvironment(num_matches=4, seed=0)
+    states = env.reset()[BRAIN_NAME].vector_observations
+    metrics = None
+    while metrics is None:
+        actions = agent.act(states)
+        info = env.step(actions)[BRAIN_NAME]
+        metrics = agent.step(states, actions, info.rewards, info.vector_observations, info.local_done)
+        states = info.vector_observations
+    for key in ("policy_loss_0", "approx_kl_1", "clip_frac_0", "std_1", "value_loss", "explained_variance",
+                "factor_mean", "factor_min", "factor_max", "actor_lr"):  # fmt: skip
+        assert np.isfinite(metrics[key]), key
+    assert metrics["factor_min"] <= metrics["factor_mean"] <= metrics["factor_max"]
+
+
+def test_same_seed_same_learning():
+    def run():
+        agent = HAPPOAgent(HAPPOConfig(**SMALL, seed=3))
+        fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=3), learn_calls=2)
+        return torch.cat([p.flatten() for p in agent.actors.parameters()])
+
+    assert torch.equal(run(), run())
+
+
+def test_act_shapes_and_bad_states():
+    agent = HAPPOAgent(HAPPOConfig(**SMALL))
+    for E in (1, 5):
+        actions = agent.act(np.zeros((2 * E, 24)), deterministic=True)
+        assert actions.shape == (2 * E, 2) and np.all(np.abs(actions) <= 1.0)
+    for bad in (np.zeros((3, 24)), np.zeros((2, 8)), np.full((2, 24), np.nan)):
+        with pytest.raises(ValueError, match="24|NaN"):
+            agent.act(bad)
+
+
+def test_save_load_round_trip_gives_identical_deterministic_actions(tmp_path):
+    agent = HAPPOAgent(HAPPOConfig(**SMALL))
+    fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0))
+    agent.save(tmp_path)
+    loaded = HAPPOAgent.load(tmp_path)
+    states = np.random.default_rng(0).normal(size=(10, 24))
+    assert np.array_equal(agent.act(states, deterministic=True), loaded.act(states, deterministic=True))
+    assert loaded.config == agent.config
+    assert (tmp_path / "config.json").is_file() and not list(tmp_path.glob(".*"))  # no temporary left behind
+
+
+def test_bad_checkpoints_give_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match=CHECKPOINT_FILE):
+        HAPPOAgent.load(tmp_path)
+    (tmp_path / CHECKPOINT_FILE).write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable HAPPO checkpoint"):
+        HAPPOAgent.load(tmp_path)
+    HAPPOAgent(HAPPOConfig(**SMALL)).save(tmp_path)
+    state = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
+    state["actor_0"]["body.0.weight"] = torch.zeros(128, 30)  # an actor for another observation size
+    torch.save(state, tmp_path / CHECKPOINT_FILE)
+    with pytest.raises(ValueError, match=f"{CHECKPOINT_FILE}.*does not fit"):
+        HAPPOAgent.load(tmp_path)
+
+
+def test_invalid_config_names_the_broken_rule():
+    with pytest.raises(ValueError, match="buffer_steps >= update_every"):
+        HAPPOConfig(update_every=64, buffer_steps=32)
+    with pytest.raises(ValueError, match="unknown config"):
+        HAPPOConfig.named("ppo")
+
+
+class MeetingGame:
+    """A cooperative one-step game for two agents: each sees the shared target x (in its first two
+    numbers) and the team is paid -(|a0 - x|^2 + |a1 + x|^2): agent 0 must copy x and agent 1 mirror it."""
+
+    def __init__(self, num_matches: int, seed: int) -> None:
+        self.E, self.rng = num_matches, np.random.default_rng(seed)
+
+    def observe(self) -> np.ndarray:
+        self.x = self.rng.uniform(-0.8, 0.8, (self.E, 2))
+        obs = np.zeros((self.E, 2, 24))
+        obs[:, :, :2] = self.x[:, None]
+        return obs.reshape(-1, 24)
+
+    def play(self, actions: np.ndarray) -> np.ndarray:
+        a = actions.reshape(self.E, 2, 2)
+        team = -(((a[:, 0] - self.x) ** 2).sum(1) + ((a[:, 1] + self.x) ** 2).sum(1))
+        return np.repeat(team / 2, 2)  # each agent's share; the critic sees their sum
+
+
+def test_happo_measurably_improves_the_return_on_a_cooperative_toy_game():
+    cfg = HAPPOConfig(num_matches=64, update_every=4, buffer_steps=4, minibatch_size=64, epochs=4, actor_lr=3e-3,
+                      critic_lr=3e-3, init_std=0.3, critic_hidden=(64,), seed=1)  # fmt: skip
+    agent, game = HAPPOAgent(cfg), MeetingGame(64, seed=1)
+    returns = []
+    states = game.observe()
+    for _ in range(4 * 40):
+        actions = agent.act(states)
+        rewards = game.play(actions)
+        returns.append(rewards.sum() / game.E)
+        next_states = game.observe()
+        agent.step(states, actions, rewards.tolist(), next_states, [True] * 2 * game.E)
+        states = next_states
+    first, last = np.mean(returns[:16]), np.mean(returns[-16:])
+    assert last > first + 0.3 and last > -0.3, (first, last)
