@@ -359,7 +359,8 @@ class HAPPOAgent:
             state["value_norm"] = torch.tensor([self.value_norm.mean, self.value_norm.var, self.value_norm.count])
         config_json = json.dumps(asdict(self.config), indent=1)
         state["config_json"] = config_json
-        for name, write in ((CHECKPOINT_FILE, lambda f: torch.save(state, f)), (CONFIG_FILE, lambda f: f.write(config_json.encode()))):
+        writers = ((CHECKPOINT_FILE, lambda f: torch.save(state, f)), (CONFIG_FILE, lambda f: f.write(config_json.encode())))
+        for name, write in writers:
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
             with os.fdopen(fd, "wb") as f:
                 write(f)
