@@ -85,6 +85,8 @@ class HAPPOConfig:
     """Hidden layer sizes of the critic."""
     orthogonal_init: bool = True
     """Orthogonal initialisation (gain sqrt 2 hidden, 0.01 policy head, 1 value head)."""
+    obs_scale: float = 1.0
+    """Observations are multiplied by this before the networks see them (court coordinates reach about 12)."""
     ou_sigma: float = 0.0
     """Scale of optional OU noise added to the sampled actions sent to the environment; 0 disables."""
     seed: int = 0
@@ -186,10 +188,11 @@ class HAPPOAgent:
         if not np.isfinite(states).all():
             raise ValueError("states contain NaN or inf")
         obs = torch.from_numpy(states).view(-1, NUM_AGENTS, OBS_SIZE)  # (E, A, 24)
+        net_obs = obs * self.config.obs_scale
         with torch.no_grad():
             actions, log_probs = [], []
             for k, actor in enumerate(self.actors):
-                mean, std = actor(obs[:, k]), actor.std()
+                mean, std = actor(net_obs[:, k]), actor.std()
                 a = mean if deterministic else mean + std * torch.randn(mean.shape, generator=self.torch_rng)
                 actions.append(a)
                 log_probs.append(gaussian_log_prob(a, mean, std))
@@ -255,9 +258,9 @@ class HAPPOAgent:
         """All stored samples, flattened (T, E) -> N, with advantages and critic targets."""
         cfg, buf = self.config, self.buffer
         T, E = buf.size, buf.num_matches
-        obs = torch.from_numpy(buf.obs[:T])  # (T, E, A, 24)
+        obs = torch.from_numpy(buf.obs[:T]) * cfg.obs_scale  # (T, E, A, 24), as the networks see them
         states = obs.reshape(T, E, NUM_AGENTS * OBS_SIZE)  # (T, E, 48)
-        next_states = torch.from_numpy(buf.next_obs()).reshape(T, E, NUM_AGENTS * OBS_SIZE)
+        next_states = torch.from_numpy(buf.next_obs()).reshape(T, E, NUM_AGENTS * OBS_SIZE) * cfg.obs_scale
         with torch.no_grad():
             values = self._values(self.critic, states).numpy()  # (T, E)
             next_values = self._values(self.target or self.critic, next_states).numpy()

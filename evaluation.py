@@ -1,0 +1,66 @@
+"""Scoring a trained agent the course's way, and recording a rally to watch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from tennis_render import snapshot
+
+SOLVE_SCORE = 0.5  # course criterion: mean over 100 consecutive episodes of the max over both rackets
+SOLVE_WINDOW = 100
+
+
+def moving_average(scores: list[float] | np.ndarray, window: int = SOLVE_WINDOW) -> np.ndarray:
+    """Average of the last `window` scores at every episode (fewer at the start): (N,) -> (N,)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    csum = np.concatenate([[0.0], np.cumsum(scores)])
+    idx = np.arange(1, len(scores) + 1)
+    start = np.maximum(idx - window, 0)
+    return (csum[idx] - csum[start]) / (idx - start)
+
+
+def first_solved(scores: list[float] | np.ndarray, target: float = SOLVE_SCORE, window: int = SOLVE_WINDOW) -> int | None:
+    """The 1-based episode at which the average of the last `window` episodes first reaches `target`, else None."""
+    avg = moving_average(scores, window)
+    hits = np.flatnonzero((avg >= target) & (np.arange(1, len(avg) + 1) >= window))
+    return int(hits[0]) + 1 if hits.size else None
+
+
+def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: int) -> np.ndarray:
+    """Course scores (max over the two rackets of the undiscounted episode sum) of `episodes_per_match` whole
+    episodes in every match of `env`, all matches stepping together: returns (E * episodes_per_match,).
+
+    Every match contributes the same number of episodes, so short episodes are not over-represented.
+    """
+    brain = env.brain_names[0]
+    states = env.reset(train_mode=True)[brain].vector_observations
+    E = states.shape[0] // 2
+    running = np.zeros((E, 2))
+    scores: list[list[float]] = [[] for _ in range(E)]
+    while min(len(s) for s in scores) < episodes_per_match:
+        info = env.step(act(states))[brain]
+        running += np.reshape(info.rewards, (E, 2))
+        for k in np.flatnonzero(np.reshape(info.local_done, (E, 2))[:, 0]):
+            if len(scores[k]) < episodes_per_match:
+                scores[k].append(float(running[k].max()))
+            running[k] = 0.0
+        states = info.vector_observations
+    return np.array([s for per_match in scores for s in per_match])
+
+
+def record_rally(act: Callable[[np.ndarray], np.ndarray], env, max_decisions: int) -> tuple[list, list]:
+    """Play match 0 of the simulator until its episode ends or `max_decisions`: (snapshots, running scores)."""
+    brain = env.brain_names[0]
+    states = env.reset(train_mode=True)[brain].vector_observations
+    frames, scores, running = [snapshot(env.core)], [(0.0, 0.0)], np.zeros(2)
+    for _ in range(max_decisions):
+        info = env.step(act(states))[brain]
+        if info.local_done[0]:
+            break
+        running += info.rewards[:2]
+        frames.append(snapshot(env.core))
+        scores.append(tuple(running))
+        states = info.vector_observations
+    return frames, scores

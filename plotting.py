@@ -1,0 +1,52 @@
+"""Learning-curve figures: one run, and several seeds or methods with a median and a min-max band."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from evaluation import SOLVE_SCORE, SOLVE_WINDOW, moving_average
+
+
+def plot_learning_curve(scores: list[float], solved_at: int | None, title: str = "") -> plt.Figure:
+    """Every episode's score, the 100-episode average, the 0.5 line and the solved episode."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    episodes = np.arange(1, len(scores) + 1)
+    ax.plot(episodes, scores, ".", ms=1.5, alpha=0.35, color="tab:blue", label="episode score (max over rackets)")
+    ax.plot(episodes, moving_average(scores), color="tab:orange", lw=2, label=f"{SOLVE_WINDOW}-episode average")
+    ax.axhline(SOLVE_SCORE, color="tab:green", ls="--", lw=1, label=f"solved ({SOLVE_SCORE})")
+    if solved_at is not None:
+        ax.axvline(solved_at, color="tab:red", ls=":", lw=1.5, label=f"solved at episode {solved_at}")
+    ax.set_xlabel("episode (one rally of one match)")
+    ax.set_ylabel("score")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_runs(runs: dict[str, list[dict]], x_key: str = "seconds", title: str = "") -> plt.Figure:
+    """Median and min-max band of the 100-episode average against `x_key` ("seconds" or "episodes").
+
+    runs: label -> list of histories, each a dict with per-episode lists "scores" and "seconds".
+    """
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for label, histories in runs.items():
+        curves = []
+        end = min(h[x_key][-1] if x_key == "seconds" else len(h["scores"]) for h in histories)
+        grid = np.linspace(0, end, 300)
+        for h in histories:
+            x = np.asarray(h["seconds"]) if x_key == "seconds" else np.arange(1, len(h["scores"]) + 1)
+            curves.append(np.interp(grid, x, moving_average(h["scores"])))
+        curves = np.array(curves)  # (seeds, 300)
+        (line,) = ax.plot(grid, np.median(curves, axis=0), lw=2, label=f"{label} (median of {len(curves)})")
+        ax.fill_between(grid, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.axhline(SOLVE_SCORE, color="tab:green", ls="--", lw=1)
+    ax.set_xlabel("wall-clock seconds" if x_key == "seconds" else "episode")
+    ax.set_ylabel(f"{SOLVE_WINDOW}-episode average score")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
