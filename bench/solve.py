@@ -1,0 +1,99 @@
+"""Train the default config on several seeds by executing Tennis.ipynb (the one training loop) and tabulate.
+
+Each seed runs `papermill Tennis.ipynb` with TENNIS_SEED / TENNIS_CONFIG / TENNIS_MINUTES and its own output folder
+runs/solve/<config>/seed_<k>/ (checkpoints, curve, history.json, executed notebook). A seed whose history.json
+exists is not run again, so an interrupted benchmark keeps its finished seeds: rerun the same command to continue.
+
+Run: .venv/bin/python bench/solve.py [--config default] [--seeds 0 1 2 3 4] [--minutes 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from evaluation import first_solved, moving_average  # noqa: E402
+
+
+def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: float) -> dict:
+    history_file = out / "runs" / "history.json"
+    if history_file.is_file():
+        print(f"seed {seed}: already done ({history_file})", flush=True)
+        return json.loads(history_file.read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, TENNIS_SEED=str(seed), TENNIS_CONFIG=config, TENNIS_MINUTES=str(minutes),
+               TENNIS_OUTPUT_DIR=str(out), TENNIS_WATCH="0", TENNIS_PROGRESS="lines",
+               TENNIS_STOP_AVERAGE=str(stop_average))  # fmt: skip
+    print(f"seed {seed}: training {config} for up to {minutes} min -> {out}", flush=True)
+    subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
+                    "--log-output", "--no-progress-bar", "--cwd", str(ROOT)], env=env, check=True)  # fmt: skip
+    return json.loads(history_file.read_text())
+
+
+def summarise(seed: int, h: dict) -> dict:
+    scores = np.asarray(h["scores"])
+    solved = first_solved(scores)
+    avg = moving_average(scores)
+    full = avg[99:] if len(avg) >= 100 else avg[-1:]
+    after = avg[solved - 1 :] if solved else np.array([np.nan])
+    return dict(
+        seed=seed, episodes=solved, env_steps=h["env_steps"][solved - 1] if solved else None,
+        seconds=h["seconds"][solved - 1] if solved else None, best=float(full.max()), final=float(avg[-1]),
+        min_after_solve=float(after.min()), eval_avg=h["evaluation"]["average"], eval_min=min(h["evaluation"]["scores"]),
+        train_seconds=h["train_seconds"],
+    )  # fmt: skip
+
+
+def print_table(rows: list[dict]) -> None:
+    cols = ["seed", "episodes", "env_steps", "seconds", "best", "final", "min_after_solve", "eval_avg", "eval_min",
+            "train_seconds"]  # fmt: skip
+
+    def fmt(v: object) -> str:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return "-"
+        return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+    print(" | ".join(f"{c:>15}" for c in cols))
+    for r in rows:
+        print(" | ".join(f"{fmt(r[c]):>15}" for c in cols))
+    med = {c: (float(np.median([r[c] for r in rows if r[c] is not None])) if any(r[c] is not None for r in rows) else None)
+           for c in cols[1:]}  # fmt: skip
+    print(" | ".join(f"{v:>15}" for v in ["median", *[fmt(med[c]) for c in cols[1:]]]))
+    print(f"solved on {sum(r['episodes'] is not None for r in rows)} of {len(rows)} seeds")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="default", help="default, seed_design or mappo")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--minutes", type=float, default=5.0, help="training budget per seed")
+    parser.add_argument("--stop-average", type=float, default=2.6,
+                        help="stop a seed once its 100-episode average reaches this")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "solve")
+    args = parser.parse_args()
+    histories = {s: run_seed(args.config, s, args.minutes, args.out / args.config / f"seed_{s}", args.stop_average)
+                 for s in args.seeds}  # fmt: skip
+    print(f"\nconfig {args.config}, budget {args.minutes} min per seed; times are wall-clock seconds of training")
+    print_table([summarise(s, h) for s, h in histories.items()])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from plotting import plot_runs
+
+    fig = plot_runs({f"HAPPO {args.config}": list(histories.values())}, title=f"HAPPO ({args.config}), seeds {args.seeds}")
+    path = ROOT / "image" / f"solve_{args.config}.png"
+    path.parent.mkdir(exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"figure: {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
