@@ -31,13 +31,13 @@ CONFIG_FILE = "config.json"
 class HAPPOConfig:
     """Every hyperparameter of the agent. `HAPPOConfig()` is the tuned default; `seed_design()` the course design."""
 
-    num_matches: int = 32
+    num_matches: int = 16
     """Matches played in parallel while training (E); every rally of every match counts as one episode."""
-    update_every: int = 256
+    update_every: int = 128
     """Decisions per match between two learning steps (the design's UPDATE_PER_STEP)."""
-    buffer_steps: int = 256
+    buffer_steps: int = 128
     """Steps per match kept in the rollout buffer (BUFFER_SIZE); equal to update_every for on-policy PPO."""
-    minibatch_size: int = 2048
+    minibatch_size: int = 1024
     """Samples per gradient step (BATCH_SIZE); a sample is one match at one step."""
     minibatches_per_epoch: int = 0
     """Gradient steps per epoch; 0 means one full pass over the buffer."""
@@ -47,9 +47,9 @@ class HAPPOConfig:
     """Draw a new agent order at every epoch (the design) instead of once per learning step (HARL)."""
     sequential_update: bool = True
     """HAPPO's sequential update with the factor M; False gives the MAPPO ablation (fixed order, M = 1)."""
-    actor_lr: float = 5e-4
+    actor_lr: float = 2e-3
     """Adam learning rate of each actor (ACTOR_LR)."""
-    critic_lr: float = 5e-4
+    critic_lr: float = 2e-3
     """Adam learning rate of the critic (CRITIC_LR)."""
     lr_end_factor: float = 0.1
     """LinearLR end factor; the start factor is 1."""
@@ -59,7 +59,7 @@ class HAPPOConfig:
     """Discount factor (GAMMA)."""
     gae_lambda: float = 0.95
     """GAE lambda (GAE_LAMBDA)."""
-    clip: float = 0.1
+    clip: float = 0.2
     """PPO clip range of an agent's own ratio (the factor M is never clipped)."""
     target_kl: float = 0.02
     """Stop an agent's epochs early once its approximate KL exceeds this; 0 disables."""
@@ -81,11 +81,11 @@ class HAPPOConfig:
     """Next-state values for GAE come from a slowly updated copy of the critic (the design)."""
     target_tau: float = 0.01
     """Soft-update rate of the target critic per learning step."""
-    critic_hidden: tuple[int, ...] = (256, 256)
+    critic_hidden: tuple[int, ...] = (128, 128)
     """Hidden layer sizes of the critic."""
     orthogonal_init: bool = True
     """Orthogonal initialisation (gain sqrt 2 hidden, 0.01 policy head, 1 value head)."""
-    obs_scale: float = 1.0
+    obs_scale: float = 0.1
     """Observations are multiplied by this before the networks see them (court coordinates reach about 12)."""
     ou_sigma: float = 0.0
     """Scale of optional OU noise added to the sampled actions sent to the environment; 0 disables."""
@@ -109,13 +109,15 @@ class HAPPOConfig:
 
     @classmethod
     def seed_design(cls, **overrides: object) -> HAPPOConfig:
-        """The design's values verbatim (`seed_report.md`): one match, tiny learning rates, fixed std 0.01."""
+        """The design's values verbatim (`seed_report.md`): one match, tiny learning rates, fixed std 0.01.
+
+        Where the design is silent: clip 0.2 (PPO's default) and a critic with the actor's widths."""
         design = dict(
             num_matches=1, update_every=128, buffer_steps=2048, minibatch_size=128, minibatches_per_epoch=1,
             epochs=8, order_per_epoch=True, actor_lr=5e-6, critic_lr=5e-5, lr_end_factor=0.5, lr_decay_iters=40000,
             gamma=0.99, gae_lambda=0.95, clip=0.2, target_kl=0.0, init_std=0.01, learn_std=False,
             normalize_advantages=False, value_norm=False, normalize_rewards=True, target_critic=True,
-            orthogonal_init=False, critic_hidden=(128, 128, 64),
+            orthogonal_init=False, critic_hidden=(128, 128, 128, 64, 64), obs_scale=1.0,
         )  # fmt: skip
         return cls(**{**design, **overrides})
 
