@@ -9,10 +9,8 @@ With `sequential_update=False` the same code is the MAPPO ablation: fixed order,
 from __future__ import annotations
 
 import copy
-import json
 import os
-import tempfile
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +18,11 @@ import torch
 from torch import nn
 
 from buffer import Minibatch, RolloutBuffer, compute_gae, minibatch_indices
+from checkpoints import config_from_dict, load_checkpoint, save_checkpoint
 from networks import Actor, Critic, OUNoise, gaussian_log_prob
 
 NUM_AGENTS, OBS_SIZE, ACTION_SIZE = 2, 24, 2
 CHECKPOINT_FILE = "happo.pt"
-CONFIG_FILE = "config.json"
 
 
 @dataclass(frozen=True)
@@ -356,42 +354,23 @@ class HAPPOAgent:
     # ------------------------------------------------------------------------------------------ checkpoints
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the weights (and value statistics) and the config atomically into `directory`."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         state = {f"actor_{k}": a.state_dict() for k, a in enumerate(self.actors)}
         state["critic"] = self.critic.state_dict()
         if self.value_norm is not None:
             state["value_norm"] = torch.tensor([self.value_norm.mean, self.value_norm.var, self.value_norm.count])
-        config_json = json.dumps(asdict(self.config), indent=1)
-        state["config_json"] = config_json
-        writers = ((CHECKPOINT_FILE, lambda f: torch.save(state, f)), (CONFIG_FILE, lambda f: f.write(config_json.encode())))
-        for name, write in writers:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, directory / name)  # atomic: a reader sees the old file or the new one, never half
-        return directory / CHECKPOINT_FILE
+        return save_checkpoint(directory, CHECKPOINT_FILE, state, asdict(self.config))
 
     @classmethod
     def load(cls, directory: str | os.PathLike, **overrides: object) -> HAPPOAgent:
         """An agent with the weights and config saved in `directory` (config fields can be overridden)."""
-        path = Path(directory) / CHECKPOINT_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no HAPPO checkpoint at {path} (write one with agent.save({str(directory)!r}))")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            saved = json.loads(state["config_json"])
-        except Exception as err:  # torch raises many types for a file that is not a checkpoint
-            raise ValueError(f"{path} is not a readable HAPPO checkpoint: {err}") from err
-        known = {f.name for f in fields(HAPPOConfig)}
-        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known}
-        agent = cls(replace(HAPPOConfig(**saved), **overrides))
+        state, saved = load_checkpoint(directory, CHECKPOINT_FILE)
+        agent = cls(replace(config_from_dict(HAPPOConfig, saved), **overrides))
         try:
             for k, actor in enumerate(agent.actors):
                 actor.load_state_dict(state[f"actor_{k}"])
             agent.critic.load_state_dict(state["critic"])
         except (KeyError, RuntimeError) as err:
-            raise ValueError(f"{path} does not fit this agent's networks: {err}") from err
+            raise ValueError(f"{Path(directory) / CHECKPOINT_FILE} does not fit this agent's networks: {err}") from err
         if agent.value_norm is not None and "value_norm" in state:
             agent.value_norm.mean, agent.value_norm.var, agent.value_norm.count = state["value_norm"].tolist()
         if agent.target is not None:

@@ -150,7 +150,7 @@ def test_bad_checkpoints_give_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match=CHECKPOINT_FILE):
         HAPPOAgent.load(tmp_path)
     (tmp_path / CHECKPOINT_FILE).write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable HAPPO checkpoint"):
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
         HAPPOAgent.load(tmp_path)
     HAPPOAgent(HAPPOConfig(**SMALL)).save(tmp_path)
     state = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
