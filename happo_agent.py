@@ -31,11 +31,11 @@ class HAPPOConfig:
 
     num_matches: int = 16
     """Matches played in parallel while training (E); every rally of every match counts as one episode."""
-    update_every: int = 128
+    update_every: int = 256
     """Decisions per match between two learning steps (the design's UPDATE_PER_STEP)."""
-    buffer_steps: int = 128
+    buffer_steps: int = 256
     """Steps per match kept in the rollout buffer (BUFFER_SIZE); equal to update_every for on-policy PPO."""
-    minibatch_size: int = 1024
+    minibatch_size: int = 2048
     """Samples per gradient step (BATCH_SIZE); a sample is one match at one step."""
     minibatches_per_epoch: int = 0
     """Gradient steps per epoch; 0 means one full pass over the buffer."""
@@ -67,8 +67,8 @@ class HAPPOConfig:
     """Initial standard deviation of the Gaussian policy (STD in training)."""
     learn_std: bool = True
     """Learn a state-independent log-std (reference code) instead of keeping init_std fixed."""
-    max_grad_norm: float = 10.0
-    """Gradient-norm clip for actors and critic."""
+    max_grad_norm: float = 0.5
+    """Gradient-norm clip for actors and critic; 0 disables."""
     normalize_advantages: bool = True
     """Standardise the advantages of each learning step."""
     value_norm: bool = True
@@ -109,13 +109,13 @@ class HAPPOConfig:
     def seed_design(cls, **overrides: object) -> HAPPOConfig:
         """The design's values verbatim (`seed_report.md`): one match, tiny learning rates, fixed std 0.01.
 
-        Where the design is silent: clip 0.2 (PPO's default) and a critic with the actor's widths."""
+        Where the design is silent: clip 0.2 (PPO's default), no gradient clipping, a critic with the actor's widths."""
         design = dict(
             num_matches=1, update_every=128, buffer_steps=2048, minibatch_size=128, minibatches_per_epoch=1,
             epochs=8, order_per_epoch=True, actor_lr=5e-6, critic_lr=5e-5, lr_end_factor=0.5, lr_decay_iters=40000,
             gamma=0.99, gae_lambda=0.95, clip=0.2, target_kl=0.0, init_std=0.01, learn_std=False,
             normalize_advantages=False, value_norm=False, normalize_rewards=True, target_critic=True,
-            orthogonal_init=False, critic_hidden=(128, 128, 128, 64, 64), obs_scale=1.0,
+            orthogonal_init=False, critic_hidden=(128, 128, 128, 64, 64), obs_scale=1.0, max_grad_norm=0.0,
         )  # fmt: skip
         return cls(**{**design, **overrides})
 
@@ -327,7 +327,8 @@ class HAPPOAgent:
                 loss = -(batch.factor[idx] * surrogate).mean() - cfg.entropy_coef * dist.entropy().mean()
                 optim.zero_grad()
                 loss.backward()
-                nn.utils.clip_grad_norm_(actor.parameters(), cfg.max_grad_norm)
+                if cfg.max_grad_norm:
+                    nn.utils.clip_grad_norm_(actor.parameters(), cfg.max_grad_norm)
                 optim.step()
                 with torch.no_grad():  # k3 estimator of KL(old || new), http://joschu.net/blog/kl-approx.html
                     kls.append(float(((ratio - 1) - log_ratio).mean()))
@@ -346,7 +347,8 @@ class HAPPOAgent:
                 loss = 0.5 * (self.critic(batch.states[idx]).squeeze(-1) - targets[idx]).pow(2).mean()
                 self.critic_optim.zero_grad()
                 loss.backward()
-                nn.utils.clip_grad_norm_(self.critic.parameters(), self.config.max_grad_norm)
+                if self.config.max_grad_norm:
+                    nn.utils.clip_grad_norm_(self.critic.parameters(), self.config.max_grad_norm)
                 self.critic_optim.step()
                 losses.append(loss.item())
         return {"value_loss": float(np.mean(losses))}
