@@ -5,6 +5,7 @@ runs/solve/<config>/seed_<k>/ (checkpoints, curve, history.json, executed notebo
 exists is not run again, so an interrupted benchmark keeps its finished seeds: rerun the same command to continue.
 
 Run: .venv/bin/python bench/solve.py [--config default] [--seeds 0 1 2 3 4] [--minutes 5]
+     .venv/bin/python bench/solve.py --overrides '{"target_critic": true}' --tag target_critic --seeds 0 1
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from evaluation import first_solved, moving_average  # noqa: E402
 
 
-def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: float) -> dict:
+def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: float, overrides: str = "{}") -> dict:
     history_file = out / "runs" / "history.json"
     if history_file.is_file():
         print(f"seed {seed}: already done ({history_file})", flush=True)
@@ -31,7 +32,7 @@ def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: fl
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, TENNIS_SEED=str(seed), TENNIS_CONFIG=config, TENNIS_MINUTES=str(minutes),
                TENNIS_OUTPUT_DIR=str(out), TENNIS_WATCH="0", TENNIS_PROGRESS="lines",
-               TENNIS_STOP_AVERAGE=str(stop_average))  # fmt: skip
+               TENNIS_STOP_AVERAGE=str(stop_average), TENNIS_OVERRIDES=overrides)  # fmt: skip
     print(f"seed {seed}: training {config} for up to {minutes} min -> {out}", flush=True)
     subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
                     "--log-output", "--no-progress-bar", "--cwd", str(ROOT)], env=env, check=True)  # fmt: skip
@@ -77,19 +78,23 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0, help="training budget per seed")
     parser.add_argument("--stop-average", type=float, default=2.6,
                         help="stop a seed once its 100-episode average reaches this")
+    parser.add_argument("--overrides", default="{}", help='JSON of HAPPOConfig fields to change, e.g. \'{"clip": 0.1}\'')
+    parser.add_argument("--tag", default="", help="name of this variant (output folder and figure); default: the config")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "solve")
     args = parser.parse_args()
-    histories = {s: run_seed(args.config, s, args.minutes, args.out / args.config / f"seed_{s}", args.stop_average)
+    tag = args.tag or args.config
+    histories = {s: run_seed(args.config, s, args.minutes, args.out / tag / f"seed_{s}", args.stop_average, args.overrides)
                  for s in args.seeds}  # fmt: skip
-    print(f"\nconfig {args.config}, budget {args.minutes} min per seed; times are wall-clock seconds of training")
+    print(f"\n{tag}: config {args.config}, overrides {args.overrides}, budget {args.minutes} min per seed; "
+          "times are wall-clock seconds of training")
     print_table([summarise(s, h) for s, h in histories.items()])
     import matplotlib
 
     matplotlib.use("Agg")
     from plotting import plot_runs
 
-    fig = plot_runs({f"HAPPO {args.config}": list(histories.values())}, title=f"HAPPO ({args.config}), seeds {args.seeds}")
-    path = ROOT / "image" / f"solve_{args.config}.png"
+    fig = plot_runs({f"HAPPO {tag}": list(histories.values())}, title=f"HAPPO ({tag}), seeds {args.seeds}")
+    path = ROOT / "image" / f"solve_{tag}.png"
     path.parent.mkdir(exist_ok=True)
     fig.savefig(path, dpi=120)
     print(f"figure: {path.relative_to(ROOT)}")
