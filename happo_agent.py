@@ -19,7 +19,7 @@ from torch import nn
 
 from buffer import Minibatch, RolloutBuffer, compute_gae, minibatch_indices
 from checkpoints import config_from_dict, load_checkpoint, save_checkpoint
-from networks import Actor, Critic, OUNoise, gaussian_log_prob
+from networks import Actor, Critic, OUNoise, gaussian_log_prob, observations_by_match
 
 NUM_AGENTS, OBS_SIZE, ACTION_SIZE = 2, 24, 2
 CHECKPOINT_FILE = "happo.pt"
@@ -182,12 +182,7 @@ class HAPPOAgent:
 
         Deterministic mode plays the mean action and stores nothing; otherwise the sample is kept for step().
         """
-        states = np.asarray(states, dtype=np.float32)
-        if states.ndim != 2 or states.shape[1] != OBS_SIZE or states.shape[0] % NUM_AGENTS:
-            raise ValueError(f"states must have shape (2E, {OBS_SIZE}) for E matches, got {states.shape}")
-        if not np.isfinite(states).all():
-            raise ValueError("states contain NaN or inf")
-        obs = torch.from_numpy(states).view(-1, NUM_AGENTS, OBS_SIZE)  # (E, A, 24)
+        obs = observations_by_match(states, NUM_AGENTS, OBS_SIZE)  # (E, A, 24)
         net_obs = obs * self.config.obs_scale
         with torch.no_grad():
             actions, log_probs = [], []

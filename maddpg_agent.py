@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from checkpoints import config_from_dict, load_checkpoint, save_checkpoint
-from networks import Actor, Critic, OUNoise
+from networks import Actor, Critic, OUNoise, observations_by_match
 from replay_buffer import ReplayBatch, ReplayBuffer
 
 NUM_AGENTS, OBS_SIZE, ACTION_SIZE = 2, 24, 2
@@ -94,10 +94,7 @@ class MADDPGAgent:
 
     def act(self, states: np.ndarray, deterministic: bool = False) -> np.ndarray:
         """states (2E, 24) -> actions (2E, 2) in [-1, 1]; training mode adds the decaying OU noise."""
-        states = np.asarray(states, dtype=np.float32)
-        if states.ndim != 2 or states.shape[1] != OBS_SIZE or states.shape[0] % NUM_AGENTS or not np.isfinite(states).all():
-            raise ValueError(f"states must be finite, of shape (2E, {OBS_SIZE}) for E matches, got {states.shape}")
-        obs = torch.from_numpy(states).view(-1, NUM_AGENTS, OBS_SIZE)  # (E, A, 24)
+        obs = observations_by_match(states, NUM_AGENTS, OBS_SIZE)  # (E, A, 24)
         with torch.no_grad():
             actions = torch.stack([actor(obs[:, k]) for k, actor in enumerate(self.actors)], dim=1).numpy()  # (E, A, 2)
         if not deterministic:

@@ -10,6 +10,18 @@ from torch import nn
 from torch.distributions import Independent, Normal
 
 
+def observations_by_match(states: np.ndarray, num_agents: int = 2, obs_size: int = 24) -> torch.Tensor:
+    """The environment's states (2E, 24), rows 2k and 2k+1 for match k, as a float32 tensor (E, 2, 24).
+
+    Raises ValueError for another shape or for NaN / inf, so that bad input never reaches the networks."""
+    states = np.asarray(states, dtype=np.float32)
+    if states.ndim != 2 or states.shape[1] != obs_size or states.shape[0] % num_agents:
+        raise ValueError(f"states must have shape (2E, {obs_size}) for E matches, got {states.shape}")
+    if not np.isfinite(states).all():
+        raise ValueError("states contain NaN or inf")
+    return torch.from_numpy(states).view(-1, num_agents, obs_size)
+
+
 def layer_init(layer: nn.Linear, gain: float) -> nn.Linear:
     """Orthogonal weights with `gain`, zero bias (as the reference HAPPO/MAPPO code does)."""
     nn.init.orthogonal_(layer.weight, gain)

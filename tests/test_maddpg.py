@@ -62,6 +62,9 @@ def test_maddpg_runs_through_the_course_api_and_round_trips(tmp_path):
         states = info.vector_observations
     assert metrics and all(np.isfinite(v) for m in metrics for v in m.values())
     assert agent.noise_scale < 1.0
+    for bad in (np.zeros((3, 24)), np.full((2, 24), np.inf)):
+        with pytest.raises(ValueError, match="24|NaN"):
+            agent.act(bad)
     agent.save(tmp_path)
     loaded = MADDPGAgent.load(tmp_path)
     assert np.array_equal(agent.act(states, deterministic=True), loaded.act(states, deterministic=True))
