@@ -14,7 +14,8 @@ def observations_by_match(states: np.ndarray, num_agents: int = 2, obs_size: int
     """The environment's states (2E, 24), rows 2k and 2k+1 for match k, as a float32 tensor (E, 2, 24).
 
     Raises ValueError for another shape or for NaN / inf, so that bad input never reaches the networks."""
-    states = np.asarray(states, dtype=np.float32)
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf, rejected below
+        states = np.asarray(states, dtype=np.float32)
     if states.ndim != 2 or states.shape[1] != obs_size or states.shape[0] % num_agents:
         raise ValueError(f"states must have shape (2E, {obs_size}) for E matches, got {states.shape}")
     if not np.isfinite(states).all():
