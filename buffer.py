@@ -54,6 +54,8 @@ class RolloutBuffer:
     | truncated  | (T, E)          |
     """
 
+    ARRAYS = ("obs", "actions", "log_prob", "values", "rewards", "terminated", "truncated", "last_next_obs")
+
     def __init__(self, capacity: int, num_matches: int, num_agents: int = 2, obs_size: int = 24,
                  action_size: int = 2) -> None:  # fmt: skip
         T, E, A = capacity, num_matches, num_agents

@@ -9,6 +9,7 @@ With `sequential_update=False` the same code is the MAPPO ablation: fixed order,
 from __future__ import annotations
 
 import copy
+import json
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -349,6 +350,45 @@ class HAPPOAgent:
         return {"value_loss": float(np.mean(losses))}
 
     # ------------------------------------------------------------------------------------------ checkpoints
+    def training_state(self) -> dict:
+        """Everything that learning depends on (weights, optimisers, schedules, RNGs, buffer), as tensors and
+        plain values that `torch.load(weights_only=True)` accepts."""
+        buf, norm = self.buffer, self.value_norm
+        return {
+            "actors": self.actors.state_dict(), "critic": self.critic.state_dict(),
+            "target": self.target.state_dict() if self.target is not None else {},
+            "actor_optims": [o.state_dict() for o in self.actor_optims], "critic_optim": self.critic_optim.state_dict(),
+            "schedulers": [s.state_dict() for s in self.schedulers],
+            "value_norm": [] if norm is None else [norm.mean, norm.var, norm.count],
+            "numpy_rng": json.dumps(self.rng.bit_generator.state), "torch_rng": self.torch_rng.get_state(),
+            "counters": [self.learn_steps, self.steps_since_learn],
+            "buffer": {} if buf is None else {"size": buf.size, **{
+                k: torch.from_numpy(getattr(buf, k).copy()) for k in RolloutBuffer.ARRAYS}},
+        }  # fmt: skip
+
+    def load_training_state(self, state: dict) -> None:
+        """Continue exactly where `training_state()` was taken."""
+        self.actors.load_state_dict(state["actors"])
+        self.critic.load_state_dict(state["critic"])
+        if self.target is not None:
+            self.target.load_state_dict(state["target"])
+        for optim, saved in zip([*self.actor_optims, self.critic_optim], [*state["actor_optims"], state["critic_optim"]]):
+            optim.load_state_dict(saved)
+        for scheduler, saved in zip(self.schedulers, state["schedulers"]):
+            scheduler.load_state_dict(saved)
+        if self.value_norm is not None:
+            self.value_norm.mean, self.value_norm.var, self.value_norm.count = state["value_norm"]
+        self.rng.bit_generator.state = json.loads(state["numpy_rng"])
+        self.torch_rng.set_state(state["torch_rng"])
+        self.learn_steps, self.steps_since_learn = state["counters"]
+        if state["buffer"]:
+            saved = state["buffer"]
+            T, E = saved["obs"].shape[:2]
+            self.buffer = RolloutBuffer(T, E, NUM_AGENTS, OBS_SIZE, ACTION_SIZE)
+            for k in RolloutBuffer.ARRAYS:
+                getattr(self.buffer, k)[...] = saved[k].numpy()
+            self.buffer.size = int(saved["size"])
+
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the weights (and value statistics) and the config atomically into `directory`."""
         state = {f"actor_{k}": a.state_dict() for k, a in enumerate(self.actors)}

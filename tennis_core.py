@@ -378,6 +378,21 @@ class TennisCore:
         self.draws = np.zeros(E, dtype=np.int64)
         self._reset(serve=True)  # at program start Unity serves once (MatchReset in Start)
 
+    STATE_ARRAYS = ("racket", "ball", "stack", "reward", "done", "max_reached", "last_hit", "ticks", "in_over",
+                    "touching", "grounded", "draws")  # fmt: skip
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every array of the matches' state (for resuming an interrupted run)."""
+        return {name: getattr(self, name).copy() for name in self.STATE_ARRAYS}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore `state_dict()`; raises ValueError if it belongs to another number of matches."""
+        for name in self.STATE_ARRAYS:
+            current, saved = getattr(self, name), np.asarray(state[name])
+            if saved.shape != current.shape:
+                raise ValueError(f"saved {name} has shape {saved.shape}, this simulator needs {current.shape}")
+            current[...] = saved
+
     def _reset(self, serve: bool) -> None:
         _reset_matches(self.params, self.seed, self.match_ids, self.racket, self.ball, self.stack, self.reward,
                        self.done, self.max_reached, self.last_hit, self.ticks, self.grounded, self.draws, serve)  # fmt: skip

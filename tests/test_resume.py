@@ -1,0 +1,55 @@
+"""An interrupted training resumed from its resume file continues exactly like the uninterrupted run."""
+
+import numpy as np
+import pytest
+import torch
+
+from happo_agent import HAPPOAgent, HAPPOConfig
+from resume import load_resume, save_resume
+from tennis_env import BRAIN_NAME, TennisEnvironment
+
+CFG = dict(num_matches=3, update_every=8, buffer_steps=8, minibatch_size=12, epochs=2, critic_hidden=(16,), seed=4)
+
+
+def play(agent, env, states, steps, rewards):
+    for _ in range(steps):
+        actions = agent.act(states)
+        info = env.step(actions)[BRAIN_NAME]
+        agent.step(states, actions, info.rewards, info.vector_observations, info.local_done, info.max_reached)
+        rewards.append(info.rewards)
+        states = info.vector_observations
+    return states
+
+
+@pytest.mark.parametrize("config", [HAPPOConfig(**CFG), HAPPOConfig.seed_design(**{**CFG, "buffer_steps": 16})])
+def test_resumed_run_matches_the_uninterrupted_one(tmp_path, config):
+    agent, env = HAPPOAgent(config), TennisEnvironment(num_matches=3, seed=4)
+    states = env.reset()[BRAIN_NAME].vector_observations
+    rewards = []
+    states = play(agent, env, states, 20, rewards)  # mid-rollout, with a partly filled buffer
+    save_resume(tmp_path / "resume.pt", agent, env, {"states": states, "scores": [0.1, 0.0], "steps": 20})
+    play(agent, env, states, 30, rewards)  # the uninterrupted run goes on
+
+    agent2, env2 = HAPPOAgent(config), TennisEnvironment(num_matches=3, seed=4)  # "after a reboot"
+    loop = load_resume(tmp_path / "resume.pt", agent2, env2)
+    assert loop["scores"] == [0.1, 0.0] and loop["steps"] == 20
+    resumed = []
+    play(agent2, env2, loop["states"], 30, resumed)
+    assert resumed == rewards[20:]
+    for a, b in zip(agent.actors.parameters(), agent2.actors.parameters()):
+        assert torch.equal(a, b)
+    assert agent2.learn_steps == agent.learn_steps > 0
+
+
+def test_a_resume_file_of_another_configuration_is_refused(tmp_path):
+    agent, env = HAPPOAgent(HAPPOConfig(**CFG)), TennisEnvironment(num_matches=3, seed=4)
+    save_resume(tmp_path / "resume.pt", agent, env, {"steps": 0})
+    other = HAPPOAgent(HAPPOConfig(**{**CFG, "clip": 0.1}))
+    with pytest.raises(ValueError, match="another configuration"):
+        load_resume(tmp_path / "resume.pt", other, env)
+    with pytest.raises(ValueError, match="does not fit"):
+        load_resume(tmp_path / "resume.pt", HAPPOAgent(HAPPOConfig(**CFG)), TennisEnvironment(num_matches=2, seed=4))
+    (tmp_path / "resume.pt").write_bytes(b"\x00" * 10)
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_resume(tmp_path / "resume.pt", agent, env)
+    assert np.isfinite(agent.act(np.zeros((6, 24)))).all()
