@@ -2,7 +2,8 @@
 
 Each seed runs `papermill Tennis.ipynb` with TENNIS_SEED / TENNIS_CONFIG / TENNIS_MINUTES and its own output folder
 runs/solve/<config>/seed_<k>/ (checkpoints, curve, history.json, executed notebook). A seed whose history.json
-exists is not run again, so an interrupted benchmark keeps its finished seeds: rerun the same command to continue.
+exists is not run again, so an interrupted benchmark keeps its finished seeds, and the interrupted seed resumes from
+its resume file: rerun the same command to continue.
 
 Run: .venv/bin/python bench/solve.py [--config default] [--seeds 0 1 2 3 4] [--minutes 5]
      .venv/bin/python bench/solve.py --overrides '{"target_critic": true}' --tag target_critic --seeds 0 1
