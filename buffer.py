@@ -20,6 +20,25 @@ class Minibatch(NamedTuple):
     factor: torch.Tensor  # (B,) HAPPO's M for the agent being updated (1 for the first)
 
 
+class EnvStep(NamedTuple):
+    """One step of E matches, per match, from the environment's per-racket lists."""
+
+    rewards: np.ndarray  # (E, A) float32
+    next_obs: np.ndarray  # (E, A, obs) float32
+    terminated: np.ndarray  # (E,) bool: the ball ended the rally (no bootstrap)
+    truncated: np.ndarray  # (E,) bool: the decision limit ended it (bootstrap)
+
+
+def split_env_step(rewards: list, next_states: np.ndarray, dones: list, max_reached: list | None, num_matches: int,
+                   num_agents: int = 2, obs_size: int = 24) -> EnvStep:  # fmt: skip
+    """rewards, dones, max_reached: 2E values, rows 2k and 2k+1 for match k (both rackets of a match agree)."""
+    E, A = num_matches, num_agents
+    done = np.asarray(dones, dtype=bool).reshape(E, A).any(axis=1)
+    timeout = np.zeros(E, dtype=bool) if max_reached is None else np.asarray(max_reached, dtype=bool).reshape(E, A).any(1)
+    return EnvStep(np.asarray(rewards, dtype=np.float32).reshape(E, A),
+                   np.asarray(next_states, dtype=np.float32).reshape(E, A, obs_size), done & ~timeout, done & timeout)
+
+
 def compute_gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, terminated: np.ndarray,
                 truncated: np.ndarray, gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Generalised advantage estimation (Schulman et al. 2015), backward over the leading time axis.

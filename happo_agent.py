@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from buffer import Minibatch, RolloutBuffer, compute_gae, minibatch_indices
+from buffer import Minibatch, RolloutBuffer, compute_gae, minibatch_indices, split_env_step
 from checkpoints import config_from_dict, load_checkpoint, save_checkpoint
 from networks import Actor, Critic, OUNoise, gaussian_log_prob, observations_by_match
 
@@ -218,12 +218,9 @@ class HAPPOAgent:
             self.buffer = RolloutBuffer(self.config.buffer_steps, E, NUM_AGENTS, OBS_SIZE, ACTION_SIZE)
         if E != self.buffer.num_matches:
             raise ValueError(f"the agent trains on {self.buffer.num_matches} matches, got {E}")
-        done = np.asarray(dones, dtype=bool).reshape(E, NUM_AGENTS).any(axis=1)  # (E,), both rackets agree
-        truncated = done & np.asarray(max_reached if max_reached is not None else [False] * 2 * E).reshape(E, 2).any(1)
-        self.buffer.add(
-            obs, sampled, log_prob, np.asarray(rewards, dtype=np.float32).reshape(E, NUM_AGENTS),
-            done & ~truncated, truncated, np.asarray(next_states, dtype=np.float32).reshape(E, NUM_AGENTS, OBS_SIZE),
-        )  # fmt: skip
+        step = split_env_step(rewards, next_states, dones, max_reached, E, NUM_AGENTS, OBS_SIZE)
+        self.buffer.add(obs, sampled, log_prob, step.rewards, step.terminated, step.truncated, step.next_obs)
+        done = step.terminated | step.truncated  # (E,)
         if self.noise is not None and done.any():
             self.noise.state[done] = self.noise.mu
         self.steps_since_learn += 1

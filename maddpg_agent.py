@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from buffer import split_env_step
 from checkpoints import config_from_dict, load_checkpoint, save_checkpoint
 from networks import Actor, Critic, OUNoise, observations_by_match
 from replay_buffer import ReplayBatch, ReplayBuffer
@@ -109,12 +110,10 @@ class MADDPGAgent:
         cfg = self.config
         obs = np.asarray(states, dtype=np.float32).reshape(-1, NUM_AGENTS, OBS_SIZE)
         E = obs.shape[0]
-        done = np.asarray(dones, dtype=bool).reshape(E, NUM_AGENTS).any(axis=1)
-        timeout = np.asarray(max_reached if max_reached is not None else [False] * 2 * E, dtype=bool).reshape(E, 2).any(1)
-        self.memory.add(obs, np.asarray(actions, dtype=np.float32).reshape(E, NUM_AGENTS, ACTION_SIZE),
-                        np.asarray(rewards, dtype=np.float32).reshape(E, NUM_AGENTS),
-                        np.asarray(next_states, dtype=np.float32).reshape(E, NUM_AGENTS, OBS_SIZE),
-                        (done & ~timeout).astype(np.float32))  # fmt: skip
+        step = split_env_step(rewards, next_states, dones, max_reached, E, NUM_AGENTS, OBS_SIZE)
+        self.memory.add(obs, np.asarray(actions, dtype=np.float32).reshape(E, NUM_AGENTS, ACTION_SIZE), step.rewards,
+                        step.next_obs, step.terminated.astype(np.float32))  # fmt: skip
+        done = step.terminated | step.truncated  # (E,)
         if self.noise is not None and done.any():
             self.noise.state[done] = self.noise.mu
         self.noise_scale = max(cfg.noise_min, self.noise_scale * cfg.noise_decay)

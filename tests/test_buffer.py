@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from buffer import RolloutBuffer, compute_gae, minibatch_indices
+from buffer import RolloutBuffer, compute_gae, minibatch_indices, split_env_step
 
 
 def gae(rewards, values, next_values, terminated=None, truncated=None, gamma=0.99, lam=0.95):
@@ -89,3 +89,13 @@ def test_minibatches_cover_every_sample_once():
     batches = minibatch_indices(10, 4, np.random.default_rng(0))
     assert [len(b) for b in batches] == [4, 4, 2]
     assert sorted(np.concatenate(batches).tolist()) == list(range(10))
+
+
+def test_environment_lists_become_per_match_arrays():
+    step = split_env_step([0.1, 0.0, -0.01, 0.0], np.zeros((4, 24)), [False, False, True, True], [False, False, True, True],
+                          num_matches=2)  # fmt: skip
+    assert step.rewards.tolist() == pytest.approx([[0.1, 0.0], [-0.01, 0.0]])
+    assert step.terminated.tolist() == [False, False] and step.truncated.tolist() == [False, True]
+    step = split_env_step([0.0] * 4, np.zeros((4, 24)), [True, True, False, False], None, num_matches=2)
+    assert step.terminated.tolist() == [True, False] and step.truncated.tolist() == [False, False]
+    assert step.next_obs.shape == (2, 2, 24)
