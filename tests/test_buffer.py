@@ -94,7 +94,7 @@ def test_minibatches_cover_every_sample_once():
 def test_environment_lists_become_per_match_arrays():
     step = split_env_step([0.1, 0.0, -0.01, 0.0], np.zeros((4, 24)), [False, False, True, True], [False, False, True, True],
                           num_matches=2)  # fmt: skip
-    assert step.rewards.tolist() == pytest.approx([[0.1, 0.0], [-0.01, 0.0]])
+    assert np.allclose(step.rewards, [[0.1, 0.0], [-0.01, 0.0]])
     assert step.terminated.tolist() == [False, False] and step.truncated.tolist() == [False, True]
     step = split_env_step([0.0] * 4, np.zeros((4, 24)), [True, True, False, False], None, num_matches=2)
     assert step.terminated.tolist() == [True, False] and step.truncated.tolist() == [False, False]
