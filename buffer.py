@@ -105,8 +105,10 @@ class RolloutBuffer:
         """Forget the oldest n steps (a sliding window over the stream of steps)."""
         n = min(n, self.size)
         keep = self.size - n
-        for array in (self.obs, self.actions, self.log_prob, self.values, self.rewards, self.terminated, self.truncated):
-            array[:keep] = array[n : self.size].copy()
+        for name in self.ARRAYS:
+            if name != "last_next_obs":  # per match, not per step
+                array = getattr(self, name)
+                array[:keep] = array[n : self.size].copy()
         self.size = keep
 
     def next_obs(self) -> np.ndarray:
