@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,9 +29,20 @@ def first_solved(scores: list[float] | np.ndarray, target: float = SOLVE_SCORE, 
     return int(hits[0]) + 1 if hits.size else None
 
 
-def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: int) -> np.ndarray:
-    """Course scores (max over the two rackets of the undiscounted episode sum) of `episodes_per_match` whole
-    episodes in every match of `env`, all matches stepping together: returns (E * episodes_per_match,).
+class Evaluation(NamedTuple):
+    """Whole episodes played by a fixed policy."""
+
+    scores: np.ndarray  # (episodes,) course scores: max over the two rackets of each racket's episode sum
+    full_length: np.ndarray  # (episodes,) bool: the rally lasted to the step limit, the task's ceiling (2.6-2.8)
+
+    def summary(self) -> str:
+        return (f"average {self.scores.mean():.3f} over {len(self.scores)} episodes (min {self.scores.min():.2f}, "
+                f"max {self.scores.max():.2f}); {self.full_length.sum()} of {len(self.scores)} at the ceiling")
+
+
+def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: int) -> Evaluation:
+    """`episodes_per_match` whole episodes in every match of `env`, all matches stepping together, episodes
+    ordered match by match: (E * episodes_per_match,) scores and flags.
 
     Every match contributes the same number of episodes, so short episodes are not over-represented.
     """
@@ -38,16 +50,18 @@ def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: i
     states = env.reset(train_mode=True)[brain].vector_observations
     E = states.shape[0] // 2
     running = np.zeros((E, 2))
-    scores: list[list[float]] = [[] for _ in range(E)]
-    while min(len(s) for s in scores) < episodes_per_match:
+    episodes: list[list[tuple[float, bool]]] = [[] for _ in range(E)]
+    while min(len(e) for e in episodes) < episodes_per_match:
         info = env.step(act(states))[brain]
         running += np.reshape(info.rewards, (E, 2))
+        timeout = np.reshape(info.max_reached, (E, 2))[:, 0]
         for k in np.flatnonzero(np.reshape(info.local_done, (E, 2))[:, 0]):
-            if len(scores[k]) < episodes_per_match:
-                scores[k].append(float(running[k].max()))
+            if len(episodes[k]) < episodes_per_match:
+                episodes[k].append((float(running[k].max()), bool(timeout[k])))
             running[k] = 0.0
         states = info.vector_observations
-    return np.array([s for per_match in scores for s in per_match])
+    flat = [e for per_match in episodes for e in per_match]
+    return Evaluation(np.array([s for s, _ in flat]), np.array([f for _, f in flat], dtype=bool))
 
 
 def record_rally(act: Callable[[np.ndarray], np.ndarray], env, max_decisions: int) -> tuple[list, list]:
