@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 from evaluation import first_solved, moving_average  # noqa: E402
 
 
-def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: float, overrides: str = "{}") -> dict:
+def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: float = 0.0, overrides: str = "{}",
+             stop_at_ceiling: bool = True) -> dict:
     history_file = out / "runs" / "history.json"
     if history_file.is_file():
         print(f"seed {seed}: already done ({history_file})", flush=True)
@@ -33,7 +34,8 @@ def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: fl
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, TENNIS_SEED=str(seed), TENNIS_CONFIG=config, TENNIS_MINUTES=str(minutes),
                TENNIS_OUTPUT_DIR=str(out), TENNIS_WATCH="0", TENNIS_PROGRESS="lines",
-               TENNIS_STOP_AVERAGE=str(stop_average), TENNIS_OVERRIDES=overrides)  # fmt: skip
+               TENNIS_STOP_AVERAGE=str(stop_average), TENNIS_OVERRIDES=overrides,
+               TENNIS_STOP_AT_CEILING="1" if stop_at_ceiling else "0")  # fmt: skip
     print(f"seed {seed}: training {config} for up to {minutes} min -> {out}", flush=True)
     subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
                     "--log-output", "--no-progress-bar", "--cwd", str(ROOT)], env=env, check=True)  # fmt: skip
@@ -46,30 +48,36 @@ def summarise(seed: int, h: dict) -> dict:
     avg = moving_average(scores)
     full = avg[99:] if len(avg) >= 100 else avg[-1:]
     after = avg[solved - 1 :] if solved else np.array([np.nan])
+    ceiling = h.get("ceiling_at")  # the first deterministic check with every rally at the ceiling
     return dict(
         seed=seed, episodes=solved, env_steps=h["env_steps"][solved - 1] if solved else None,
         seconds=h["seconds"][solved - 1] if solved else None, best=float(full.max()), final=float(avg[-1]),
-        min_after_solve=float(after.min()), eval_avg=h["evaluation"]["average"], eval_min=min(h["evaluation"]["scores"]),
+        min_after_solve=float(after.min()), ceiling_seconds=ceiling["seconds"] if ceiling else None,
+        ceiling_episodes=ceiling["episodes"] if ceiling else None, eval_avg=h["evaluation"]["average"],
+        eval_min=min(h["evaluation"]["scores"]), eval_ceiling=h["evaluation"].get("ceiling"),
+        eval_episodes=len(h["evaluation"]["scores"]),
         train_seconds=h["train_seconds"],
     )  # fmt: skip
 
 
 def print_table(rows: list[dict]) -> None:
-    cols = ["seed", "episodes", "env_steps", "seconds", "best", "final", "min_after_solve", "eval_avg", "eval_min",
-            "train_seconds"]  # fmt: skip
+    cols = ["seed", "episodes", "env_steps", "seconds", "best", "final", "min_after_solve", "ceiling_seconds",
+            "ceiling_episodes", "eval_avg", "eval_min", "eval_ceiling", "train_seconds"]  # fmt: skip
 
     def fmt(v: object) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return "-"
         return f"{v:.2f}" if isinstance(v, float) else str(v)
 
-    print(" | ".join(f"{c:>15}" for c in cols))
+    print(" | ".join(f"{c:>10}"[:10] for c in cols))
     for r in rows:
-        print(" | ".join(f"{fmt(r[c]):>15}" for c in cols))
+        print(" | ".join(f"{fmt(r[c]):>10}" for c in cols))
     med = {c: (float(np.median([r[c] for r in rows if r[c] is not None])) if any(r[c] is not None for r in rows) else None)
            for c in cols[1:]}  # fmt: skip
-    print(" | ".join(f"{v:>15}" for v in ["median", *[fmt(med[c]) for c in cols[1:]]]))
-    print(f"solved on {sum(r['episodes'] is not None for r in rows)} of {len(rows)} seeds")
+    print(" | ".join(f"{v:>10}" for v in ["median", *[fmt(med[c]) for c in cols[1:]]]))
+    print(f"solved on {sum(r['episodes'] is not None for r in rows)} of {len(rows)} seeds; all check rallies at the "
+          f"ceiling on {sum(r['ceiling_seconds'] is not None for r in rows)}; all evaluation episodes at the ceiling on "
+          f"{sum(r['eval_ceiling'] == r['eval_episodes'] for r in rows)}")
 
 
 def main() -> None:
@@ -77,15 +85,17 @@ def main() -> None:
     parser.add_argument("--config", default="default", help="default, seed_design or mappo")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--minutes", type=float, default=5.0, help="training budget per seed")
-    parser.add_argument("--stop-average", type=float, default=2.6,
-                        help="stop a seed once its 100-episode average reaches this")
+    parser.add_argument("--stop-average", type=float, default=0.0,
+                        help="stop a seed once its 100-episode average reaches this (0: never)")
+    parser.add_argument("--no-stop-at-ceiling", action="store_true",
+                        help="train the whole budget even after a check found every rally at the ceiling")
     parser.add_argument("--overrides", default="{}", help='JSON of HAPPOConfig fields to change, e.g. \'{"clip": 0.1}\'')
     parser.add_argument("--tag", default="", help="name of this variant (output folder and figure); default: the config")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "solve")
     args = parser.parse_args()
     tag = args.tag or args.config
-    histories = {s: run_seed(args.config, s, args.minutes, args.out / tag / f"seed_{s}", args.stop_average, args.overrides)
-                 for s in args.seeds}  # fmt: skip
+    histories = {s: run_seed(args.config, s, args.minutes, args.out / tag / f"seed_{s}", args.stop_average, args.overrides,
+                             not args.no_stop_at_ceiling) for s in args.seeds}  # fmt: skip
     print(f"\n{tag}: config {args.config}, overrides {args.overrides}, budget {args.minutes} min per seed; "
           "times are wall-clock seconds of training")
     print_table([summarise(s, h) for s, h in histories.items()])

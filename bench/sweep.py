@@ -112,9 +112,11 @@ def run_trial(params: dict) -> None:
 
 
 def rank(row: dict) -> tuple:
-    """Best first: reached the ceiling sooner, else solved sooner, else the higher 100-episode average."""
+    """Best first: solved with every check rally at the ceiling sooner, else solved sooner, else the higher
+    100-episode average."""
     inf = float("inf")
-    return row["ceiling_seconds"] or inf, row["solved_seconds"] or inf, -(row["avg100"] or 0.0)
+    solved, ceiling = row["solved_seconds"] or inf, row["ceiling_seconds"] or inf
+    return max(solved, ceiling), solved, -(row["avg100"] or 0.0)
 
 
 def write_results(results, out: Path) -> list[dict]:
