@@ -183,23 +183,22 @@ class HAPPOAgent:
 
         Deterministic mode plays the mean action and stores nothing; otherwise the sample is kept for step().
         """
-        obs = observations_by_match(states, NUM_AGENTS, OBS_SIZE)  # (E, A, 24)
-        net_obs = obs * self.config.obs_scale
-        with torch.no_grad():
-            actions, log_probs = [], []
-            for k, actor in enumerate(self.actors):
-                mean, std = actor(net_obs[:, k]), actor.std()
-                a = mean if deterministic else mean + std * torch.randn(mean.shape, generator=self.torch_rng)
-                actions.append(a)
-                log_probs.append(gaussian_log_prob(a, mean, std))
-        actions = torch.stack(actions, dim=1).numpy()  # (E, A, 2), as sampled
+        obs = observations_by_match(states, NUM_AGENTS, OBS_SIZE).numpy()  # (E, A, 24) float32
+        net_obs = obs * np.float32(self.config.obs_scale)
+        # numpy, not torch, for the forward passes: see Actor.mean_numpy
+        mean = np.stack([actor.mean_numpy(net_obs[:, k]) for k, actor in enumerate(self.actors)], axis=1)  # (E, A, 2)
         if deterministic:
-            return np.clip(actions, -1.0, 1.0).reshape(-1, ACTION_SIZE)
+            return np.clip(mean, -1.0, 1.0).reshape(-1, ACTION_SIZE).astype(np.float64)
+        with torch.no_grad():
+            std = torch.stack([actor.std() for actor in self.actors]).numpy()[None]  # (1, A, 2)
+            noise = torch.randn(mean.shape, generator=self.torch_rng).numpy()  # (E, A, 2)
+        actions = mean + std * noise  # as sampled
+        log_probs = gaussian_log_prob(actions, mean, std)  # (E, A)
         if self.config.ou_sigma > 0:
             if self.noise is None or self.noise.shape != actions.shape:
                 self.noise = OUNoise(actions.shape, self.rng, sigma=self.config.ou_sigma)
             actions = actions + self.noise.sample().astype(np.float32)
-        self._pending = (obs.numpy(), actions, torch.stack(log_probs, dim=1).numpy())
+        self._pending = (obs, actions, log_probs)
         return np.clip(actions, -1.0, 1.0).reshape(-1, ACTION_SIZE).astype(np.float64)
 
     def step(self, states: np.ndarray, actions: np.ndarray, rewards: list, next_states: np.ndarray,

@@ -1,12 +1,14 @@
 """HAPPO's mechanics (the factor M, the agent order, one actor per turn), checkpoints, and a learning smoke test."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from happo_agent import CHECKPOINT_FILE, HAPPOAgent, HAPPOConfig
-from networks import Actor
+from networks import Actor, gaussian_log_prob
 from tennis_env import BRAIN_NAME, TennisEnvironment
 
 SMALL = dict(num_matches=4, update_every=8, buffer_steps=8, minibatch_size=16, epochs=2, critic_hidden=(32,))
@@ -201,3 +203,29 @@ def test_happo_measurably_improves_the_return_on_a_cooperative_toy_game():
         states = next_states
     first, last = np.mean(returns[:16]), np.mean(returns[-16:])
     assert last > first + 0.3 and last > -0.3, (first, last)
+
+
+def test_the_numpy_forward_of_acting_matches_torch_and_follows_every_weight_change():
+    actor, x = Actor(), np.random.default_rng(0).standard_normal((7, 24)).astype(np.float32)
+
+    def agree(a: Actor) -> bool:
+        return np.allclose(a.mean_numpy(x), a(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+    assert agree(actor)
+    with torch.no_grad():
+        for p in actor.parameters():
+            p.add_(0.05)  # in place, as Adam updates
+    assert agree(actor)
+    clone = copy.deepcopy(actor)  # new tensors: its numpy views must be its own
+    with torch.no_grad():
+        clone.body[0].weight.mul_(3.0)
+    assert agree(clone) and agree(actor)
+    assert not np.allclose(clone.mean_numpy(x), actor.mean_numpy(x))
+
+
+def test_the_numpy_log_density_matches_torch_normal():
+    rng = np.random.default_rng(1)
+    mean, actions = rng.standard_normal((2, 5, 2, 2)).astype(np.float32)
+    std = np.array([0.3, 0.7], dtype=np.float32)
+    expected = torch.distributions.Normal(torch.from_numpy(mean), torch.from_numpy(std)).log_prob(torch.from_numpy(actions))
+    np.testing.assert_allclose(gaussian_log_prob(actions, mean, std), expected.sum(-1).numpy(), rtol=1e-5, atol=1e-5)
