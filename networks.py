@@ -6,8 +6,14 @@ import math
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from torch import nn
 from torch.distributions import Independent, Normal
+
+# Acting multiplies small matrices in numpy (Actor.mean_numpy). Threads of numpy's BLAS only add hand-over and
+# spin-wait time there, and they take the 2 cores from the simulator's and torch's threads: 3.6 times slower
+# evaluations were measured with 2 BLAS threads (bench/act_speed.py). Torch's own threads are not affected.
+threadpool_limits(1, user_api="blas")
 
 
 def observations_by_match(states: np.ndarray, num_agents: int = 2, obs_size: int = 24) -> torch.Tensor:
