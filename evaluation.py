@@ -34,15 +34,23 @@ class Evaluation(NamedTuple):
 
     scores: np.ndarray  # (episodes,) course scores: max over the two rackets of each racket's episode sum
     full_length: np.ndarray  # (episodes,) bool: the rally lasted to the step limit, the task's ceiling (2.6-2.8)
+    in_flight: np.ndarray  # (episodes,) bool: began with the last rally's ball still flying (after a timeout the
+    # Unity build, and so the simulator, does not serve again: tennis_spec.md, section 7)
 
     def summary(self) -> str:
-        return (f"average {self.scores.mean():.3f} over {len(self.scores)} episodes (min {self.scores.min():.2f}, "
+        text = (f"average {self.scores.mean():.3f} over {len(self.scores)} episodes (min {self.scores.min():.2f}, "
                 f"max {self.scores.max():.2f}); {self.full_length.sum()} of {len(self.scores)} at the ceiling")
+        if self.in_flight.any():
+            fresh = ~self.in_flight
+            text += (f" ({self.full_length[fresh].sum()} of {fresh.sum()} that began with a serve, "
+                     f"{self.full_length[self.in_flight].sum()} of {self.in_flight.sum()} that began with the ball in flight)")
+        return text
 
 
 def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: int) -> Evaluation:
     """`episodes_per_match` whole episodes in every match of `env`, all matches stepping together, episodes
-    ordered match by match: (E * episodes_per_match,) scores and flags.
+    ordered match by match: (E * episodes_per_match,) scores and flags. `env` should be fresh (its first rallies
+    start with a serve).
 
     Every match contributes the same number of episodes, so short episodes are not over-represented.
     """
@@ -50,18 +58,20 @@ def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: i
     states = env.reset(train_mode=True)[brain].vector_observations
     E = states.shape[0] // 2
     running = np.zeros((E, 2))
-    episodes: list[list[tuple[float, bool]]] = [[] for _ in range(E)]
+    after_timeout = np.zeros(E, dtype=bool)  # the match's last episode ended at the step limit
+    episodes: list[list[tuple[float, bool, bool]]] = [[] for _ in range(E)]
     while min(len(e) for e in episodes) < episodes_per_match:
         info = env.step(act(states))[brain]
         running += np.reshape(info.rewards, (E, 2))
         timeout = np.reshape(info.max_reached, (E, 2))[:, 0]
         for k in np.flatnonzero(np.reshape(info.local_done, (E, 2))[:, 0]):
             if len(episodes[k]) < episodes_per_match:
-                episodes[k].append((float(running[k].max()), bool(timeout[k])))
-            running[k] = 0.0
+                episodes[k].append((float(running[k].max()), bool(timeout[k]), bool(after_timeout[k])))
+            running[k], after_timeout[k] = 0.0, timeout[k]
         states = info.vector_observations
     flat = [e for per_match in episodes for e in per_match]
-    return Evaluation(np.array([s for s, _ in flat]), np.array([f for _, f in flat], dtype=bool))
+    scores, full_length, in_flight = (np.array(column) for column in zip(*flat))
+    return Evaluation(scores.astype(np.float64), full_length.astype(bool), in_flight.astype(bool))
 
 
 def record_rally(act: Callable[[np.ndarray], np.ndarray], env, max_decisions: int) -> tuple[list, list]:

@@ -27,21 +27,26 @@ def plot_learning_curve(scores: list[float], solved_at: int | None, title: str =
 
 
 def plot_runs(runs: dict[str, list[dict]], x_key: str = "seconds", title: str = "") -> plt.Figure:
-    """Median and min-max band of the 100-episode average against `x_key` ("seconds" or "episodes").
+    """Median and min-max band of the 100-episode average against `x_key` ("seconds" or "episodes") while every
+    run of a label is still training, each run's own curve as a thin line to its end, and a dot where a run's
+    deterministic check first had every rally at the ceiling.
 
-    runs: label -> list of histories, each a dict with per-episode lists "scores" and "seconds".
+    runs: label -> list of histories, each a dict with per-episode lists "scores" and "seconds" (and "ceiling_at").
     """
     fig, ax = plt.subplots(figsize=(9, 4))
     for label, histories in runs.items():
-        curves = []
-        end = min(h[x_key][-1] if x_key == "seconds" else len(h["scores"]) for h in histories)
-        grid = np.linspace(0, end, 300)
-        for h in histories:
-            x = np.asarray(h["seconds"]) if x_key == "seconds" else np.arange(1, len(h["scores"]) + 1)
-            curves.append(np.interp(grid, x, moving_average(h["scores"])))
-        curves = np.array(curves)  # (seeds, 300)
+        xs = [np.asarray(h["seconds"]) if x_key == "seconds" else np.arange(1, len(h["scores"]) + 1) for h in histories]
+        averages = [moving_average(h["scores"]) for h in histories]
+        grid = np.linspace(0, min(x[-1] for x in xs), 300)
+        curves = np.array([np.interp(grid, x, avg) for x, avg in zip(xs, averages)])  # (seeds, 300)
         (line,) = ax.plot(grid, np.median(curves, axis=0), lw=2, label=f"{label} (median of {len(curves)})")
         ax.fill_between(grid, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.2)
+        for h, x, avg in zip(histories, xs, averages):
+            ax.plot(x, avg, lw=0.6, alpha=0.5, color=line.get_color())
+            ceiling = h.get("ceiling_at")
+            if ceiling:
+                at = ceiling["seconds"] if x_key == "seconds" else ceiling["episodes"]
+                ax.plot(at, np.interp(at, x, avg), "o", ms=4, color=line.get_color())
     ax.axhline(SOLVE_SCORE, color="tab:green", ls="--", lw=1)
     ax.set_xlabel("wall-clock seconds" if x_key == "seconds" else "episode")
     ax.set_ylabel(f"{SOLVE_WINDOW}-episode average score")

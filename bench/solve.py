@@ -42,6 +42,13 @@ def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: fl
     return json.loads(history_file.read_text())
 
 
+def _fails(evaluation: dict, in_flight: bool) -> int | None:
+    """Evaluation episodes short of the ceiling among those that began with a serve (or with the ball in flight)."""
+    if "in_flight" not in evaluation:
+        return None
+    return sum(f == in_flight and not full for f, full in zip(evaluation["in_flight"], evaluation["full_length"]))
+
+
 def summarise(seed: int, h: dict) -> dict:
     scores = np.asarray(h["scores"])
     solved = first_solved(scores)
@@ -56,13 +63,15 @@ def summarise(seed: int, h: dict) -> dict:
         ceiling_episodes=ceiling["episodes"] if ceiling else None, eval_avg=h["evaluation"]["average"],
         eval_min=min(h["evaluation"]["scores"]), eval_ceiling=h["evaluation"].get("ceiling"),
         eval_episodes=len(h["evaluation"]["scores"]),
+        fail_serve=_fails(h["evaluation"], in_flight=False), fail_flight=_fails(h["evaluation"], in_flight=True),
         train_seconds=h["train_seconds"],
     )  # fmt: skip
 
 
 def print_table(rows: list[dict]) -> None:
     cols = ["seed", "episodes", "env_steps", "seconds", "best", "final", "min_after_solve", "ceiling_seconds",
-            "ceiling_episodes", "eval_avg", "eval_min", "eval_ceiling", "train_seconds"]  # fmt: skip
+            "ceiling_episodes", "eval_avg", "eval_min", "eval_ceiling", "fail_serve", "fail_flight",
+            "train_seconds"]  # fmt: skip
 
     def fmt(v: object) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -75,6 +84,8 @@ def print_table(rows: list[dict]) -> None:
     med = {c: (float(np.median([r[c] for r in rows if r[c] is not None])) if any(r[c] is not None for r in rows) else None)
            for c in cols[1:]}  # fmt: skip
     print(" | ".join(f"{v:>10}" for v in ["median", *[fmt(med[c]) for c in cols[1:]]]))
+    print("fail_serve / fail_flight: evaluation episodes short of the ceiling that began with a serve / with the last "
+          "rally's ball in flight")
     print(f"solved on {sum(r['episodes'] is not None for r in rows)} of {len(rows)} seeds; all check rallies at the "
           f"ceiling on {sum(r['ceiling_seconds'] is not None for r in rows)}; all evaluation episodes at the ceiling on "
           f"{sum(r['eval_ceiling'] == r['eval_episodes'] for r in rows)}")

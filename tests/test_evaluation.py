@@ -23,7 +23,7 @@ def test_idle_rackets_get_short_rallies_and_never_reach_the_ceiling():
     result = evaluate(idle, TennisEnvironment(num_matches=3, seed=1), episodes_per_match=2)
     assert result.scores.shape == (6,) and result.full_length.shape == (6,)
     assert np.all((result.scores >= 0.0) & (result.scores < 0.1))  # the max over rackets: a dropped serve scores 0
-    assert not result.full_length.any()
+    assert not result.full_length.any() and not result.in_flight.any()
 
 
 @pytest.mark.parametrize("max_ticks", [20, 50])
@@ -33,3 +33,11 @@ def test_an_episode_cut_by_the_step_limit_counts_as_at_the_ceiling(max_ticks):
     result = evaluate(idle, env, episodes_per_match=1)
     assert result.full_length.all() and len(result.scores) == 4
     assert "4 of 4 at the ceiling" in result.summary()
+
+
+def test_a_rally_after_a_timeout_is_flagged_as_begun_in_flight():
+    # Every rally times out after 4 decisions, and the next one goes on with the same ball (no new serve).
+    env = TennisEnvironment(num_matches=2, seed=3, params=TennisParams(max_ticks=20))
+    result = evaluate(idle, env, episodes_per_match=3)
+    assert result.in_flight.tolist() == [False, True, True] * 2
+    assert "2 of 2 that began with a serve" in result.summary()
