@@ -8,8 +8,9 @@ import numpy as np
 from evaluation import SOLVE_SCORE, SOLVE_WINDOW, moving_average
 
 
-def plot_learning_curve(scores: list[float], solved_at: int | None, title: str = "") -> plt.Figure:
-    """Every episode's score, the 100-episode average, the 0.5 line and the solved episode."""
+def plot_learning_curve(scores: list[float], solved_at: int | None, title: str = "", checks: list[dict] = ()) -> plt.Figure:
+    """Every episode's score, the 100-episode average, the 0.5 line, the solved episode and, when given, the average
+    of each deterministic check (dicts with "episodes" and "average", as the notebook records them)."""
     fig, ax = plt.subplots(figsize=(9, 4))
     episodes = np.arange(1, len(scores) + 1)
     ax.plot(episodes, scores, ".", ms=1.5, alpha=0.35, color="tab:blue", label="episode score (max over rackets)")
@@ -17,6 +18,9 @@ def plot_learning_curve(scores: list[float], solved_at: int | None, title: str =
     ax.axhline(SOLVE_SCORE, color="tab:green", ls="--", lw=1, label=f"solved ({SOLVE_SCORE})")
     if solved_at is not None:
         ax.axvline(solved_at, color="tab:red", ls=":", lw=1.5, label=f"solved at episode {solved_at}")
+    if checks:
+        ax.plot([c["episodes"] for c in checks], [c["average"] for c in checks], "D-", ms=3, lw=1, color="tab:purple",
+                label="deterministic check (average of 200 fresh rallies)")
     ax.set_xlabel("episode (one rally of one match)")
     ax.set_ylabel("score")
     ax.set_title(title)
