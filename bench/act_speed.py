@@ -6,6 +6,7 @@ Run: .venv/bin/python bench/act_speed.py       (prints microseconds per call and
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -43,7 +44,7 @@ def main() -> None:
         print(f"{rows:>6} {t_torch:>10.0f} {t_numpy:>10.0f} {t_torch / t_numpy:>12.2f}")
 
     agent = HAPPOAgent(HAPPOConfig())
-    cores = len(__import__("os").sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))
     seconds = {}
     for threads in (1, cores):
         with threadpool_limits(threads, user_api="blas"):
