@@ -1,6 +1,7 @@
 """HAPPO's mechanics (the factor M, the agent order, one actor per turn), checkpoints, and a learning smoke test."""
 
 import copy
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -169,6 +170,14 @@ def test_invalid_config_names_the_broken_rule():
         HAPPOConfig.named("ppo")
 
 
+def test_named_configs_change_only_their_fields():
+    default = asdict(HAPPOConfig(seed=3))
+    for name, changed in (("robust", {"init_std": 0.5}), ("mappo", {"sequential_update": False})):
+        config = asdict(HAPPOConfig.named(name, seed=3))
+        assert {k: v for k, v in config.items() if default[k] != v} == changed
+    assert HAPPOConfig.named("robust", init_std=0.7).init_std == 0.7  # overrides win
+
+
 class MeetingGame:
     """A cooperative one-step game for two agents: each sees the shared target x (in its first two
     numbers) and the team is paid -(|a0 - x|^2 + |a1 + x|^2): agent 0 must copy x and agent 1 mirror it."""
@@ -212,15 +221,18 @@ def test_the_numpy_forward_of_acting_matches_torch_and_follows_every_weight_chan
         return np.allclose(a.mean_numpy(x), a(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
     assert agree(actor)
+    before = actor.mean_numpy(x)
     with torch.no_grad():
         for p in actor.parameters():
-            p.add_(0.05)  # in place, as Adam updates
-    assert agree(actor)
-    clone = copy.deepcopy(actor)  # new tensors: its numpy views must be its own
+            p.mul_(1.1)  # in place, as Adam updates
+    assert agree(actor) and not np.allclose(actor.mean_numpy(x), before)
+    clone = copy.deepcopy(actor)  # new tensors: its numpy weights must be its own
     with torch.no_grad():
-        clone.body[0].weight.mul_(3.0)
+        clone.body[-2].bias.add_(0.3)  # one tensor of the output layer
     assert agree(clone) and agree(actor)
     assert not np.allclose(clone.mean_numpy(x), actor.mean_numpy(x))
+    actor.load_state_dict(clone.state_dict())
+    assert np.allclose(actor.mean_numpy(x), clone.mean_numpy(x)) and agree(actor)
 
 
 def test_the_numpy_log_density_matches_torch_normal():
@@ -229,3 +241,14 @@ def test_the_numpy_log_density_matches_torch_normal():
     std = np.array([0.3, 0.7], dtype=np.float32)
     expected = torch.distributions.Normal(torch.from_numpy(mean), torch.from_numpy(std)).log_prob(torch.from_numpy(actions))
     np.testing.assert_allclose(gaussian_log_prob(actions, mean, std), expected.sum(-1).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_acting_uses_the_weights_of_the_last_learning_step():
+    agent, x = HAPPOAgent(HAPPOConfig(**SMALL)), np.random.default_rng(2).standard_normal((6, 24))
+    before = agent.act(x, deterministic=True)
+    fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0))  # the optimisers change the weights in place
+    obs = torch.from_numpy(x.astype(np.float32)).view(3, 2, 24) * agent.config.obs_scale
+    with torch.no_grad():
+        expected = torch.stack([actor(obs[:, k]) for k, actor in enumerate(agent.actors)], 1).reshape(6, 2)
+    after = agent.act(x, deterministic=True)
+    assert not np.allclose(after, before) and np.allclose(after, expected.numpy(), atol=1e-6)

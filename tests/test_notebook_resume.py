@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = dict(TENNIS_SEED="3", TENNIS_EPISODES="2500", TENNIS_MINUTES="10", TENNIS_RESUME_EVERY="2",
-                TENNIS_CHECK_EVERY="2", TENNIS_EVAL_EPISODES="0", TENNIS_WATCH="0", TENNIS_PROGRESS="lines")  # fmt: skip
+                TENNIS_CHECK_EVERY="2", TENNIS_CHECK_FROM="0", TENNIS_EVAL_EPISODES="0", TENNIS_WATCH="0",
+                TENNIS_PROGRESS="lines")  # fmt: skip
 
 
 def papermill(out: Path) -> subprocess.Popen:
