@@ -51,7 +51,7 @@ def search_space() -> dict:
         "actor_lr": tune.loguniform(5e-4, 5e-3),
         "critic_lr": tune.loguniform(5e-4, 5e-3),
         "clip": tune.choice([0.1, 0.2, 0.3]),
-        "init_std": tune.choice([0.3, 0.5, 0.8]),
+        "init_std": tune.choice([0.1, 0.15, 0.3, 0.5]),
         "seed": tune.randint(0, 5),
     }
 

@@ -1,0 +1,49 @@
+"""Play saved HAPPO agents deterministically on many consecutive rallies of an unseen seed and count the misses.
+
+Each checkpoint folder's agent plays `--rallies` consecutive episodes in each of `--matches` fresh matches (as the
+notebook's evaluation does, so after a rally that reached the step limit the next one begins with the ball in
+flight). One line per folder: the average, the episodes at the ceiling, and how many of those that began with a
+serve and of those that began in flight reached it.
+
+Run: .venv/bin/python bench/evaluate.py runs/solve/default/seed_*/checkpoints [--matches 100 --rallies 4 --seed 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from evaluation import evaluate  # noqa: E402
+from happo_agent import HAPPOAgent  # noqa: E402
+from tennis_env import make_env  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+", type=Path, help="folders holding happo.pt and config.json")
+    parser.add_argument("--matches", type=int, default=100)
+    parser.add_argument("--rallies", type=int, default=4, help="consecutive episodes per match")
+    parser.add_argument("--seed", type=int, default=5000, help="simulator seed (training used 0-4, checks 2000+)")
+    args = parser.parse_args()
+    print(f"{args.rallies} consecutive rallies in each of {args.matches} matches of seed {args.seed}, mean action")
+    print(f"{'checkpoint':<48} {'average':>8} {'ceiling':>9} {'serves':>9} {'in flight':>10}")
+    rates = []
+    for folder in args.checkpoints:
+        act = HAPPOAgent.load(folder).act
+        result = evaluate(lambda s, act=act: act(s, deterministic=True),
+                          make_env(num_matches=args.matches, seed=args.seed), args.rallies)  # fmt: skip
+        fresh, flying = ~result.in_flight, result.in_flight
+        rates.append((result.full_length[fresh].mean(), result.full_length[flying].mean() if flying.any() else np.nan))
+        print(f"{str(folder):<48} {result.scores.mean():>8.3f} {result.full_length.sum():>4}/{len(result.scores):<4} "
+              f"{result.full_length[fresh].sum():>4}/{fresh.sum():<4} {result.full_length[flying].sum():>4}/{flying.sum():<5}")
+    serve, flight = np.array(rates).T
+    print(f"median share at the ceiling: serves {np.median(serve):.3f}, in flight {np.nanmedian(flight):.3f}")
+
+
+if __name__ == "__main__":
+    main()
