@@ -41,3 +41,18 @@ def test_a_rally_after_a_timeout_is_flagged_as_begun_in_flight():
     result = evaluate(idle, env, episodes_per_match=3)
     assert result.in_flight.tolist() == [False, True, True] * 2
     assert "2 of 2 that began with a serve" in result.summary()
+
+
+def test_bench_evaluate_reports_every_rally_of_a_saved_agent(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from happo_agent import HAPPOAgent, HAPPOConfig
+
+    HAPPOAgent(HAPPOConfig(seed=1)).save(tmp_path / "agent")  # untrained: short rallies, none at the ceiling
+    script = Path(__file__).resolve().parents[1] / "bench" / "evaluate.py"
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "agent"), "--matches", "3", "--rallies", "2"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    row = next(line for line in out.splitlines() if line.startswith(str(tmp_path / "agent"))).split()
+    assert row[2:] == ["0/6", "0/6", "0/0"]  # 6 rallies, all began with a serve (none reached the step limit)
