@@ -37,13 +37,19 @@ class Evaluation(NamedTuple):
     in_flight: np.ndarray  # (episodes,) bool: began with the last rally's ball still flying (after a timeout the
     # Unity build, and so the simulator, does not serve again: tennis_spec.md, section 7)
 
+    def ceiling_by_start(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(episodes at the ceiling, episodes) among those that began with a serve, and among those begun in flight."""
+        serve = ~self.in_flight
+        return ((int(self.full_length[serve].sum()), int(serve.sum())),
+                (int(self.full_length[self.in_flight].sum()), int(self.in_flight.sum())))  # fmt: skip
+
     def summary(self) -> str:
         text = (f"average {self.scores.mean():.3f} over {len(self.scores)} episodes (min {self.scores.min():.2f}, "
                 f"max {self.scores.max():.2f}); {self.full_length.sum()} of {len(self.scores)} at the ceiling")
-        if self.in_flight.any():
-            fresh = ~self.in_flight
-            text += (f" ({self.full_length[fresh].sum()} of {fresh.sum()} that began with a serve, "
-                     f"{self.full_length[self.in_flight].sum()} of {self.in_flight.sum()} that began with the ball in flight)")
+        (serve_full, serves), (flight_full, flights) = self.ceiling_by_start()
+        if flights:
+            text += (f" ({serve_full} of {serves} that began with a serve, "
+                     f"{flight_full} of {flights} that began with the ball in flight)")
         return text
 
 
@@ -54,6 +60,8 @@ def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: i
 
     Every match contributes the same number of episodes, so short episodes are not over-represented.
     """
+    if episodes_per_match < 1:
+        raise ValueError(f"episodes_per_match must be at least 1, got {episodes_per_match}")
     brain = env.brain_names[0]
     states = env.reset(train_mode=True)[brain].vector_observations
     E = states.shape[0] // 2

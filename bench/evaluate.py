@@ -37,12 +37,12 @@ def main() -> None:
         act = HAPPOAgent.load(folder).act
         result = evaluate(lambda s, act=act: act(s, deterministic=True),
                           make_env(num_matches=args.matches, seed=args.seed), args.rallies)  # fmt: skip
-        fresh, flying = ~result.in_flight, result.in_flight
-        rates.append((result.full_length[fresh].mean(), result.full_length[flying].mean() if flying.any() else np.nan))
+        (serve_full, serves), (flight_full, flights) = result.ceiling_by_start()
+        rates.append((serve_full / serves if serves else np.nan, flight_full / flights if flights else np.nan))
         print(f"{str(folder):<48} {result.scores.mean():>8.3f} {result.full_length.sum():>4}/{len(result.scores):<4} "
-              f"{result.full_length[fresh].sum():>4}/{fresh.sum():<4} {result.full_length[flying].sum():>4}/{flying.sum():<5}")
+              f"{serve_full:>4}/{serves:<4} {flight_full:>4}/{flights:<5}")
     serve, flight = np.array(rates).T
-    print(f"median share at the ceiling: serves {np.median(serve):.3f}, in flight {np.nanmedian(flight):.3f}")
+    print(f"median share at the ceiling: serves {np.nanmedian(serve):.3f}, in flight {np.nanmedian(flight):.3f}")
 
 
 if __name__ == "__main__":

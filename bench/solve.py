@@ -22,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from evaluation import first_solved, moving_average  # noqa: E402
+from evaluation import Evaluation, first_solved, moving_average  # noqa: E402
 
 
 def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: float = 0.0, overrides: str = "{}",
@@ -42,11 +42,13 @@ def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: fl
     return json.loads(history_file.read_text())
 
 
-def _fails(evaluation: dict, in_flight: bool) -> int | None:
-    """Evaluation episodes short of the ceiling among those that began with a serve (or with the ball in flight)."""
-    if "in_flight" not in evaluation:
-        return None
-    return sum(f == in_flight and not full for f, full in zip(evaluation["in_flight"], evaluation["full_length"]))
+def _fails(evaluation: dict) -> tuple[int | None, int | None]:
+    """Evaluation episodes short of the ceiling among those that began with a serve, and with the ball in flight."""
+    if "in_flight" not in evaluation:  # histories written before the flag existed
+        return None, None
+    flags = [np.asarray(evaluation[k], dtype=bool) for k in ("full_length", "in_flight")]
+    (serve_full, serves), (flight_full, flights) = Evaluation(np.asarray(evaluation["scores"]), *flags).ceiling_by_start()
+    return serves - serve_full, flights - flight_full
 
 
 def summarise(seed: int, h: dict) -> dict:
@@ -56,6 +58,7 @@ def summarise(seed: int, h: dict) -> dict:
     full = avg[99:] if len(avg) >= 100 else avg[-1:]
     after = avg[solved - 1 :] if solved else np.array([np.nan])
     ceiling = h.get("ceiling_at")  # the first deterministic check with every rally at the ceiling
+    fail_serve, fail_flight = _fails(h["evaluation"])
     return dict(
         seed=seed, episodes=solved, env_steps=h["env_steps"][solved - 1] if solved else None,
         seconds=h["seconds"][solved - 1] if solved else None, best=float(full.max()), final=float(avg[-1]),
@@ -63,7 +66,7 @@ def summarise(seed: int, h: dict) -> dict:
         ceiling_episodes=ceiling["episodes"] if ceiling else None, eval_avg=h["evaluation"]["average"],
         eval_min=min(h["evaluation"]["scores"]), eval_ceiling=h["evaluation"].get("ceiling"),
         eval_episodes=len(h["evaluation"]["scores"]),
-        fail_serve=_fails(h["evaluation"], in_flight=False), fail_flight=_fails(h["evaluation"], in_flight=True),
+        fail_serve=fail_serve, fail_flight=fail_flight,
         train_seconds=h["train_seconds"],
     )  # fmt: skip
 

@@ -41,6 +41,9 @@ def test_a_rally_after_a_timeout_is_flagged_as_begun_in_flight():
     result = evaluate(idle, env, episodes_per_match=3)
     assert result.in_flight.tolist() == [False, True, True] * 2
     assert "2 of 2 that began with a serve" in result.summary()
+    assert result.ceiling_by_start() == ((2, 2), (4, 4))
+    with pytest.raises(ValueError, match="episodes_per_match"):
+        evaluate(idle, env, episodes_per_match=0)
 
 
 def test_bench_evaluate_reports_every_rally_of_a_saved_agent(tmp_path):
