@@ -82,6 +82,36 @@ def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: i
     return Evaluation(scores.astype(np.float64), full_length.astype(bool), in_flight.astype(bool))
 
 
+def timeout_recovery(act: Callable[[np.ndarray], np.ndarray], env, cut_after: int) -> tuple[int, int]:
+    """Cut the first rally of every match of a fresh `env` after `cut_after` decisions as a timeout would
+    (`env.reset()`: rackets back to their start with zeroed stacks, the ball flying on; tennis_spec.md, section 7),
+    then play on: (cut rallies that went on to the step limit, rallies cut). Matches whose first rally ended before
+    the cut are left out.
+
+    A deterministic policy plays a nearly periodic rally, so after a real timeout every match resumes at about the
+    same phase; cutting at many `cut_after` measures recovery from in-flight starts in general, not at one phase.
+    """
+    brain = env.brain_names[0]
+    states = env.reset(train_mode=True)[brain].vector_observations
+    E = states.shape[0] // 2
+    playing = np.ones(E, dtype=bool)  # (E,) the first rally is still on
+    for _ in range(cut_after):
+        info = env.step(act(states))[brain]
+        playing &= ~np.reshape(info.local_done, (E, 2))[:, 0]
+        states = info.vector_observations
+        if not playing.any():
+            return 0, 0
+    states = env.reset(train_mode=True)[brain].vector_observations
+    ended, full = np.zeros(E, dtype=bool), np.zeros(E, dtype=bool)
+    while not ended[playing].all():  # matches left out play on unwatched
+        info = env.step(act(states))[brain]
+        done = np.reshape(info.local_done, (E, 2))[:, 0]
+        full |= done & np.reshape(info.max_reached, (E, 2))[:, 0] & ~ended
+        ended |= done
+        states = info.vector_observations
+    return int((full & playing).sum()), int(playing.sum())
+
+
 def record_rally(act: Callable[[np.ndarray], np.ndarray], env, max_decisions: int) -> tuple[list, list]:
     """Play match 0 of the simulator until its episode ends or `max_decisions`: (snapshots, running scores)."""
     brain = env.brain_names[0]

@@ -31,7 +31,10 @@ class HAPPOConfig:
     """Every hyperparameter of the agent. `HAPPOConfig()` is the tuned default; `seed_design()` the course design."""
 
     num_matches: int = 16
-    """Matches played in parallel while training (E); every rally of every match counts as one episode."""
+    """Scored matches played in parallel while training (E); every rally of every one counts as one episode."""
+    practice_matches: int = 8
+    """Extra, unscored simulator matches whose rallies are cut at random as by a timeout (tennis_core.TennisCore):
+    practice at rallies that begin with the ball in flight. Their steps count as match steps."""
     update_every: int = 256
     """Decisions per match between two learning steps (the design's UPDATE_PER_STEP)."""
     buffer_steps: int = 256
@@ -64,9 +67,9 @@ class HAPPOConfig:
     """Stop an agent's epochs early once its approximate KL exceeds this; 0 disables."""
     entropy_coef: float = 0.0
     """Weight of the policy entropy bonus."""
-    init_std: float = 0.15
-    """Initial standard deviation of the Gaussian policy (STD in training): low solves sooner, high (the 'robust'
-    config's 0.5) trains a mean action that recovers from more situations."""
+    init_std: float = 0.5
+    """Initial standard deviation of the Gaussian policy (STD in training): high trains a mean action that recovers
+    from more situations, low (the 'fast' config's 0.15) solves sooner."""
     learn_std: bool = True
     """Learn a state-independent log-std (reference code) instead of keeping init_std fixed."""
     max_grad_norm: float = 0.5
@@ -95,6 +98,7 @@ class HAPPOConfig:
     def __post_init__(self) -> None:
         checks = {
             "num_matches >= 1": self.num_matches >= 1,
+            "practice_matches >= 0": self.practice_matches >= 0,
             "update_every >= 1": self.update_every >= 1,
             "buffer_steps >= update_every": self.buffer_steps >= self.update_every,
             "minibatch_size >= 1": self.minibatch_size >= 1,
@@ -118,18 +122,20 @@ class HAPPOConfig:
             gamma=0.99, gae_lambda=0.95, clip=0.2, target_kl=0.0, init_std=0.01, learn_std=False,
             normalize_advantages=False, value_norm=False, normalize_rewards=True, target_critic=True,
             orthogonal_init=False, critic_hidden=(128, 128, 128, 64, 64), obs_scale=1.0, max_grad_norm=0.0,
+            practice_matches=0,
         )  # fmt: skip
         return cls(**{**design, **overrides})
 
     @classmethod
     def named(cls, name: str, **overrides: object) -> HAPPOConfig:
-        """'default', 'seed_design', 'robust' (the default with init_std 0.5, the default of earlier versions) or
-        'mappo' (the default with the sequential update switched off)."""
-        variants: dict[str, dict] = {"default": {}, "robust": {"init_std": 0.5}, "mappo": {"sequential_update": False}}
+        """'default', 'seed_design', 'fast' (init_std 0.15 and no practice matches: the default of the previous
+        version, quicker to solve, less robust to play) or 'mappo' (the default without the sequential update)."""
+        variants: dict[str, dict] = {"default": {}, "fast": {"init_std": 0.15, "practice_matches": 0},
+                                     "mappo": {"sequential_update": False}}  # fmt: skip
         if name == "seed_design":
             return cls.seed_design(**overrides)
         if name not in variants:
-            raise ValueError(f"unknown config {name!r}; choose 'default', 'seed_design', 'robust' or 'mappo'")
+            raise ValueError(f"unknown config {name!r}; choose 'default', 'seed_design', 'fast' or 'mappo'")
         return cls(**{**variants[name], **overrides})
 
 

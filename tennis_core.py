@@ -35,6 +35,8 @@ NUM_STACKED = 3
 OBS_SIZE = FRAME_SIZE * NUM_STACKED
 ACTION_SIZE = 2
 PARALLEL_MIN_MATCHES = 64  # below this, thread start-up costs more than it saves
+PRACTICE_MIN_TICKS = 500  # a practice rally is cut no sooner than 100 decisions in, when the ball is in play,
+PRACTICE_MAX_TICKS = 2000  # and before 400: every phase of a rally (a return trip takes about 75 decisions)
 
 
 class TennisParams(NamedTuple):
@@ -351,13 +353,29 @@ def _reset_matches(p, seed, match_ids, racket, ball, stack, reward, done, max_re
         max_reached[e] = False
 
 
+@numba.njit(cache=True)
+def _draw_cuts(p, seed, match_ids, draws, which, cut_ticks) -> None:
+    """A new cut for each practice match in `which`: uniform over [PRACTICE_MIN_TICKS, PRACTICE_MAX_TICKS)."""
+    for e in which:
+        span = PRACTICE_MAX_TICKS - PRACTICE_MIN_TICKS  # a cut after the step limit: the step limit comes first
+        cut_ticks[e] = PRACTICE_MIN_TICKS + int(_uniform(seed, match_ids[e], draws, e) * span)
+
+
 class TennisCore:
-    """State of E Tennis matches and the two calls that change it. Actions (E, 2, 2) -> observations (E, 2, 24)."""
+    """State of E Tennis matches and the two calls that change it. Actions (E, 2, 2) -> observations (E, 2, 24).
+
+    The last `practice_matches` matches are a training device, not the task: each of their rallies is cut at a
+    random moment between 100 and 400 decisions in, as if the step limit had come (a timeout: `max_reached`, rackets
+    back to their start, the ball flying on). A rally after a timeout begins in flight, a start that the faithful
+    matches give once per 1001 decisions at best.
+    """
 
     def __init__(self, num_matches: int = 1, seed: int = 0, params: TennisParams | None = None,
-                 match_offset: int = 0) -> None:  # fmt: skip
+                 match_offset: int = 0, practice_matches: int = 0) -> None:  # fmt: skip
         if int(num_matches) < 1:
             raise ValueError(f"num_matches must be >= 1, got {num_matches}")
+        if not 0 <= int(practice_matches) <= int(num_matches):
+            raise ValueError(f"practice_matches must be between 0 and num_matches ({num_matches}), got {practice_matches}")
         if int(seed) < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed}")
         self.params = params if params is not None else TennisParams()
@@ -376,10 +394,12 @@ class TennisCore:
         self.touching = np.zeros((E, 2), dtype=np.bool_)
         self.grounded = np.zeros((E, 2), dtype=np.bool_)
         self.draws = np.zeros(E, dtype=np.int64)
+        self.practice = np.arange(E) >= E - int(practice_matches)  # (E,) bool: the last practice_matches
+        self.cut_ticks = np.full(E, self.params.max_ticks, dtype=np.int64)  # (E,) a practice rally's cut
         self._reset(serve=True)  # at program start Unity serves once (MatchReset in Start)
 
     STATE_ARRAYS = ("racket", "ball", "stack", "reward", "done", "max_reached", "last_hit", "ticks", "in_over",
-                    "touching", "grounded", "draws")  # fmt: skip
+                    "touching", "grounded", "draws", "cut_ticks")  # fmt: skip
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every array of the matches' state (for resuming an interrupted run)."""
@@ -396,6 +416,11 @@ class TennisCore:
     def _reset(self, serve: bool) -> None:
         _reset_matches(self.params, self.seed, self.match_ids, self.racket, self.ball, self.stack, self.reward,
                        self.done, self.max_reached, self.last_hit, self.ticks, self.grounded, self.draws, serve)  # fmt: skip
+        self._new_cuts(self.practice)
+
+    def _new_cuts(self, which: np.ndarray) -> None:
+        if which.any():
+            _draw_cuts(self.params, self.seed, self.match_ids, self.draws, np.flatnonzero(which), self.cut_ticks)
 
     def reset(self) -> np.ndarray:
         """New racket starts in every match; returns observations (E, 2, 24) = [0]*16 + first frame."""
@@ -417,8 +442,10 @@ class TennisCore:
             raise ValueError(f"actions must have shape {expected} (matches, rackets, actions), got {actions.shape}")
         if not np.isfinite(actions).all():
             raise ValueError(f"actions of shape {expected} contain NaN or inf")
+        self.ticks[self.practice & (self.ticks >= self.cut_ticks)] = self.params.max_ticks  # the cut: a timeout now
         kernel = _step_parallel if self.num_matches >= PARALLEL_MIN_MATCHES else _step_serial
         kernel(self.params, self.seed, self.match_ids, actions, self.racket, self.ball, self.stack, self.reward,
                self.done, self.max_reached, self.last_hit, self.ticks, self.in_over, self.touching, self.grounded,
                self.draws)  # fmt: skip
+        self._new_cuts(self.practice & self.done)
         return self.stack.copy(), self.reward.copy(), self.done.copy(), self.max_reached.copy()

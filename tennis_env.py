@@ -69,9 +69,10 @@ class TennisEnvironment:
     """E Tennis matches with the calls course notebooks make on `unityagents.UnityEnvironment`."""
 
     def __init__(self, num_matches: int = 1, seed: int = 0, params: TennisParams | None = None,
-                 **unity_kwargs: object) -> None:  # fmt: skip
+                 practice_matches: int = 0, **unity_kwargs: object) -> None:  # fmt: skip
         # unity_kwargs (worker_id, no_graphics, ...) are accepted so course code runs unchanged; they mean nothing here.
-        self.core = TennisCore(num_matches=num_matches, seed=seed, params=params)
+        # practice_matches: the last matches of num_matches cut their rallies at random (TennisCore), for training only
+        self.core = TennisCore(num_matches=num_matches, seed=seed, params=params, practice_matches=practice_matches)
         self.num_matches = self.core.num_matches
         self.brain_names = [BRAIN_NAME]
         self.external_brain_names = [BRAIN_NAME]

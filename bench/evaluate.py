@@ -3,9 +3,13 @@
 Each checkpoint folder's agent plays `--rallies` consecutive episodes in each of `--matches` fresh matches (as the
 notebook's evaluation does, so after a rally that reached the step limit the next one begins with the ball in
 flight). One line per folder: the average, the episodes at the ceiling, and how many of those that began with a
-serve and of those that began in flight reached it.
+serve and of those that began in flight reached it. Then the timeouts column: in fresh matches of seeds 7000 + T the
+first rally is cut after T = 150, 200, ..., 950 decisions as by a timeout (the rackets go back to their start, the
+ball flies on), and it counts the cut rallies that go on to the step limit: recovery from in-flight starts at every
+phase of the rally, where the consecutive rallies above test only the phase at which the policy's own rally times out.
 
 Run: .venv/bin/python bench/evaluate.py runs/solve/default/seed_*/checkpoints [--matches 100 --rallies 4 --seed 5000]
+     [--cut-matches 100]  (0 skips the timeouts column)
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from evaluation import evaluate  # noqa: E402
+from evaluation import evaluate, timeout_recovery  # noqa: E402
 from happo_agent import HAPPOAgent  # noqa: E402
 from tennis_env import make_env  # noqa: E402
 
@@ -29,20 +33,27 @@ def main() -> None:
     parser.add_argument("--matches", type=int, default=100)
     parser.add_argument("--rallies", type=int, default=4, help="consecutive episodes per match")
     parser.add_argument("--seed", type=int, default=5000, help="simulator seed (training used 0-4, checks 2000+)")
+    parser.add_argument("--cut-matches", type=int, default=100, help="matches per cut phase (0: no timeouts column)")
     args = parser.parse_args()
+    phases = range(150, 1000, 50) if args.cut_matches else range(0)
     print(f"{args.rallies} consecutive rallies in each of {args.matches} matches of seed {args.seed}, mean action")
-    print(f"{'checkpoint':<48} {'average':>8} {'ceiling':>9} {'serves':>9} {'in flight':>10}")
+    print(f"{'checkpoint':<48} {'average':>8} {'ceiling':>9} {'serves':>9} {'in flight':>10} {'timeouts':>10}")
     rates = []
     for folder in args.checkpoints:
         act = HAPPOAgent.load(folder).act
         result = evaluate(lambda s, act=act: act(s, deterministic=True),
                           make_env(num_matches=args.matches, seed=args.seed), args.rallies)  # fmt: skip
         (serve_full, serves), (flight_full, flights) = result.ceiling_by_start()
-        rates.append((serve_full / serves if serves else np.nan, flight_full / flights if flights else np.nan))
+        cuts = [timeout_recovery(lambda s, act=act: act(s, deterministic=True),
+                                 make_env(num_matches=args.cut_matches, seed=7000 + t), t) for t in phases]  # fmt: skip
+        recovered, cut = np.sum(cuts, axis=0, dtype=int) if cuts else (0, 0)
+        rates.append((serve_full / serves if serves else np.nan, flight_full / flights if flights else np.nan,
+                      recovered / cut if cut else np.nan))  # fmt: skip
         print(f"{str(folder):<48} {result.scores.mean():>8.3f} {result.full_length.sum():>4}/{len(result.scores):<4} "
-              f"{serve_full:>4}/{serves:<4} {flight_full:>4}/{flights:<5}")
-    serve, flight = np.array(rates).T
-    print(f"median share at the ceiling: serves {np.nanmedian(serve):.3f}, in flight {np.nanmedian(flight):.3f}")
+              f"{serve_full:>4}/{serves:<4} {flight_full:>4}/{flights:<5} {recovered:>4}/{cut:<5}", flush=True)
+    serve, flight, timeouts = np.array(rates).T
+    print(f"median share at the ceiling: serves {np.nanmedian(serve):.3f}, in flight {np.nanmedian(flight):.3f}"
+          + (f", after timeouts at every phase {np.nanmedian(timeouts):.3f}" if args.cut_matches else ""))
 
 
 if __name__ == "__main__":

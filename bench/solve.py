@@ -96,7 +96,7 @@ def print_table(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="default", help="default, seed_design, robust or mappo")
+    parser.add_argument("--config", default="default", help="default, seed_design, fast or mappo")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--minutes", type=float, default=5.0, help="training budget per seed")
     parser.add_argument("--stop-average", type=float, default=0.0,

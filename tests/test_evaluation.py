@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from evaluation import evaluate, first_solved, moving_average
+from evaluation import evaluate, first_solved, moving_average, timeout_recovery
 from tennis_core import TennisParams
 from tennis_env import TennisEnvironment
 
@@ -46,6 +46,18 @@ def test_a_rally_after_a_timeout_is_flagged_as_begun_in_flight():
         evaluate(idle, env, episodes_per_match=0)
 
 
+def test_timeout_recovery_cuts_only_rallies_still_on_and_counts_those_that_reach_the_limit():
+    # The serve needs 14 or more decisions to fall on idle rackets: cut after 2 decisions, every rally is still on.
+    E = 5
+    # After the cut the ball falls on (no new serve) and the idle rackets let it drop or bounce it once: no recovery.
+    assert timeout_recovery(idle, TennisEnvironment(num_matches=E, seed=4), cut_after=2) == (0, E)
+    # With a step limit of 4 decisions the resumed rally times out before the ball lands: all recovered.
+    env = TennisEnvironment(num_matches=E, seed=4, params=TennisParams(max_ticks=20))
+    assert timeout_recovery(idle, env, cut_after=2) == (E, E)
+    # Cut after 60 decisions, when every idle rally has long ended: nothing to cut.
+    assert timeout_recovery(idle, TennisEnvironment(num_matches=E, seed=4), cut_after=60) == (0, 0)
+
+
 def test_bench_evaluate_reports_every_rally_of_a_saved_agent(tmp_path):
     import subprocess
     import sys
@@ -58,4 +70,24 @@ def test_bench_evaluate_reports_every_rally_of_a_saved_agent(tmp_path):
     out = subprocess.run([sys.executable, str(script), str(tmp_path / "agent"), "--matches", "3", "--rallies", "2"],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     row = next(line for line in out.splitlines() if line.startswith(str(tmp_path / "agent"))).split()
-    assert row[2:] == ["0/6", "0/6", "0/0"]  # 6 rallies, all began with a serve (none reached the step limit)
+    assert row[2:] == ["0/6", "0/6", "0/0", "0/0"]  # 6 rallies, all began with a serve (none reached the step limit);
+    # no first rally lasts to the earliest cut (150 decisions), so none is cut
+
+
+def test_savable_search_finds_returns_of_a_serve_and_none_for_a_ball_about_to_land_out_of_reach():
+    import importlib.util
+    from pathlib import Path
+
+    from tennis_core import TennisCore
+
+    spec = importlib.util.spec_from_file_location("savable", Path(__file__).resolve().parents[1] / "bench" / "savable.py")
+    savable = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(savable)
+    rng = np.random.default_rng(0)
+    serve = TennisCore(1, seed=0)  # the ball falls from 6 m onto one racket's start zone: easy to return
+    state = {name: value[0] for name, value in serve.state_dict().items()}
+    assert savable.returns_found(state, tries=300, horizon=40, rng=rng) > 10  # 40-61 on seeds 0-2
+    lost = TennisCore(1, seed=0)
+    lost.ball[0] = (11.0, -2.6, 9.0, -9.0)  # touches the right floor at the next tick, next to the back wall
+    state = {name: value[0] for name, value in lost.state_dict().items()}
+    assert savable.returns_found(state, tries=300, horizon=40, rng=rng) == 0

@@ -172,10 +172,11 @@ def test_invalid_config_names_the_broken_rule():
 
 def test_named_configs_change_only_their_fields():
     default = asdict(HAPPOConfig(seed=3))
-    for name, changed in (("robust", {"init_std": 0.5}), ("mappo", {"sequential_update": False})):
+    for name, changed in (("fast", {"init_std": 0.15, "practice_matches": 0}), ("mappo", {"sequential_update": False})):
         config = asdict(HAPPOConfig.named(name, seed=3))
         assert {k: v for k, v in config.items() if default[k] != v} == changed
-    assert HAPPOConfig.named("robust", init_std=0.7).init_std == 0.7  # overrides win
+    assert HAPPOConfig.named("fast", init_std=0.7).init_std == 0.7  # overrides win
+    assert HAPPOConfig.seed_design().practice_matches == 0  # the design trains on its one faithful match
 
 
 class MeetingGame:

@@ -6,7 +6,16 @@ import os
 import numpy as np
 import pytest
 
-from tennis_core import AGENT_A, AGENT_B, TennisCore, TennisParams, _ball_vs_racket, _racket_geometry
+from tennis_core import (
+    AGENT_A,
+    AGENT_B,
+    PRACTICE_MAX_TICKS,
+    PRACTICE_MIN_TICKS,
+    TennisCore,
+    TennisParams,
+    _ball_vs_racket,
+    _racket_geometry,
+)
 from tennis_env import BRAIN_NAME, TennisEnvironment, make_env
 
 REST_Y = -1.852162  # spec 2, printed by the Udacity build
@@ -192,6 +201,36 @@ def test_vectorised_equals_single_matches_step_for_step(num_matches):
             o, r, d, m = single.step(actions[k : k + 1])
             assert np.array_equal(o[0], obs[k]) and np.array_equal(r[0], reward[k]), f"match {k}, decision {t}"
             assert d[0] == done[k] and m[0] == max_reached[k], f"match {k}, decision {t}"
+
+
+def test_practice_matches_leave_the_scored_matches_as_they_were():
+    rng = np.random.default_rng(2)
+    with_practice, without = TennisCore(5, seed=3, practice_matches=2), TennisCore(3, seed=3)
+    assert with_practice.practice.tolist() == [False, False, False, True, True]
+    for t in range(300):
+        actions = rng.uniform(-1, 1, (5, 2, 2))
+        obs, reward, done, max_reached = with_practice.step(actions)
+        o, r, d, m = without.step(actions[:3])
+        assert np.array_equal(obs[:3], o) and np.array_equal(reward[:3], r), f"decision {t}"
+        assert np.array_equal(done[:3], d) and np.array_equal(max_reached[:3], m), f"decision {t}"
+
+
+def test_a_practice_cut_is_a_timeout_and_draws_the_next_cut():
+    core = TennisCore(2, seed=4, practice_matches=1)
+    assert PRACTICE_MIN_TICKS <= core.cut_ticks[1] < PRACTICE_MAX_TICKS  # drawn at the start
+    assert core.cut_ticks[0] == core.params.max_ticks  # a scored match keeps the step limit
+    for _ in range(3):
+        core.step(np.zeros((2, 2, 2)))  # the serve is still falling
+    core.cut_ticks[1] = core.ticks[1]  # the practice match's cut is due now
+    ball = core.ball.copy()
+    _, reward, done, max_reached = core.step(np.zeros((2, 2, 2)))
+    assert done.tolist() == [False, True] and max_reached.tolist() == [False, True] and np.all(reward == 0.0)
+    falling = ball[1, 1] + 5 * 0.02 * ball[1, 3]  # no new serve: the ball went on falling (within gravity's step)
+    assert core.ball[1, 1] == pytest.approx(falling, abs=0.1) and core.ball[1, 1] < 6.0
+    assert core.ticks[1] == 0 and PRACTICE_MIN_TICKS <= core.cut_ticks[1] < PRACTICE_MAX_TICKS
+    assert "cut_ticks" in core.state_dict()  # an interrupted run resumes with the same cuts
+    with pytest.raises(ValueError, match="practice_matches"):
+        TennisCore(2, practice_matches=3)
 
 
 def test_same_seed_same_trajectory_other_seed_other_trajectory():
