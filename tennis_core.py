@@ -356,8 +356,8 @@ def _reset_matches(p, seed, match_ids, racket, ball, stack, reward, done, max_re
 @numba.njit(cache=True)
 def _draw_cuts(p, seed, match_ids, draws, which, cut_ticks) -> None:
     """A new cut for each practice match in `which`: uniform over [PRACTICE_MIN_TICKS, PRACTICE_MAX_TICKS)."""
+    span = PRACTICE_MAX_TICKS - PRACTICE_MIN_TICKS  # a cut after the step limit: the step limit comes first
     for e in which:
-        span = PRACTICE_MAX_TICKS - PRACTICE_MIN_TICKS  # a cut after the step limit: the step limit comes first
         cut_ticks[e] = PRACTICE_MIN_TICKS + int(_uniform(seed, match_ids[e], draws, e) * span)
 
 
