@@ -82,14 +82,15 @@ def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: i
     return Evaluation(scores.astype(np.float64), full_length.astype(bool), in_flight.astype(bool))
 
 
-def timeout_recovery(act: Callable[[np.ndarray], np.ndarray], env, cut_after: int) -> tuple[int, int]:
-    """Cut the first rally of every match of a fresh `env` after `cut_after` decisions as a timeout would
-    (`env.reset()`: rackets back to their start with zeroed stacks, the ball flying on; tennis_spec.md, section 7),
-    then play on: (cut rallies that went on to the step limit, rallies cut). Matches whose first rally ended before
-    the cut are left out.
+TIMEOUT_CUTS = range(150, 1000, 50)  # decisions after which bench/ cuts rallies, in fresh matches of seed 7000 + T
+TIMEOUT_CUT_SEED = 7000
 
-    A deterministic policy plays a nearly periodic rally, so after a real timeout every match resumes at about the
-    same phase; cutting at many `cut_after` measures recovery from in-flight starts in general, not at one phase.
+
+def cut_first_rallies(act: Callable[[np.ndarray], np.ndarray], env, cut_after: int) -> tuple[np.ndarray, np.ndarray]:
+    """Play `cut_after` decisions of a fresh `env`, then cut every match's rally as a timeout would (`env.reset()`:
+    rackets back to their start with zeroed stacks, the ball flying on; tennis_spec.md, section 7).
+
+    Returns the observations after the cut (2E, 24) and which matches were still in their first rally (E,) bool.
     """
     brain = env.brain_names[0]
     states = env.reset(train_mode=True)[brain].vector_observations
@@ -100,8 +101,21 @@ def timeout_recovery(act: Callable[[np.ndarray], np.ndarray], env, cut_after: in
         playing &= ~np.reshape(info.local_done, (E, 2))[:, 0]
         states = info.vector_observations
         if not playing.any():
-            return 0, 0
-    states = env.reset(train_mode=True)[brain].vector_observations
+            break
+    return env.reset(train_mode=True)[brain].vector_observations, playing
+
+
+def timeout_recovery(act: Callable[[np.ndarray], np.ndarray], env, cut_after: int) -> tuple[int, int]:
+    """`cut_first_rallies`, then play on: (cut rallies that went on to the step limit, rallies cut). Matches whose
+    first rally ended before the cut are left out.
+
+    A deterministic policy plays a nearly periodic rally, so after a real timeout every match resumes at about the
+    same phase; cutting at many `cut_after` measures recovery from in-flight starts in general, not at one phase.
+    """
+    states, playing = cut_first_rallies(act, env, cut_after)
+    if not playing.any():
+        return 0, 0
+    brain, E = env.brain_names[0], playing.shape[0]
     ended, full = np.zeros(E, dtype=bool), np.zeros(E, dtype=bool)
     while not ended[playing].all():  # matches left out play on unwatched
         info = env.step(act(states))[brain]

@@ -394,7 +394,8 @@ class TennisCore:
         self.touching = np.zeros((E, 2), dtype=np.bool_)
         self.grounded = np.zeros((E, 2), dtype=np.bool_)
         self.draws = np.zeros(E, dtype=np.int64)
-        self.practice = np.arange(E) >= E - int(practice_matches)  # (E,) bool: the last practice_matches
+        self.num_practice = int(practice_matches)
+        self.practice = np.arange(E) >= E - self.num_practice  # (E,) bool: the last num_practice matches
         self.cut_ticks = np.full(E, self.params.max_ticks, dtype=np.int64)  # (E,) a practice rally's cut
         self._reset(serve=True)  # at program start Unity serves once (MatchReset in Start)
 
@@ -442,10 +443,12 @@ class TennisCore:
             raise ValueError(f"actions must have shape {expected} (matches, rackets, actions), got {actions.shape}")
         if not np.isfinite(actions).all():
             raise ValueError(f"actions of shape {expected} contain NaN or inf")
-        self.ticks[self.practice & (self.ticks >= self.cut_ticks)] = self.params.max_ticks  # the cut: a timeout now
+        if self.num_practice:  # the cut is a timeout now; skipped when there is none (evaluation, checks)
+            self.ticks[self.practice & (self.ticks >= self.cut_ticks)] = self.params.max_ticks
         kernel = _step_parallel if self.num_matches >= PARALLEL_MIN_MATCHES else _step_serial
         kernel(self.params, self.seed, self.match_ids, actions, self.racket, self.ball, self.stack, self.reward,
                self.done, self.max_reached, self.last_hit, self.ticks, self.in_over, self.touching, self.grounded,
                self.draws)  # fmt: skip
-        self._new_cuts(self.practice & self.done)
+        if self.num_practice:
+            self._new_cuts(self.practice & self.done)
         return self.stack.copy(), self.reward.copy(), self.done.copy(), self.max_reached.copy()

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from evaluation import evaluate, timeout_recovery  # noqa: E402
+from evaluation import TIMEOUT_CUT_SEED, TIMEOUT_CUTS, evaluate, timeout_recovery  # noqa: E402
 from happo_agent import HAPPOAgent  # noqa: E402
 from tennis_env import make_env  # noqa: E402
 
@@ -35,17 +36,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5000, help="simulator seed (training used 0-4, checks 2000+)")
     parser.add_argument("--cut-matches", type=int, default=100, help="matches per cut phase (0: no timeouts column)")
     args = parser.parse_args()
-    phases = range(150, 1000, 50) if args.cut_matches else range(0)
+    phases = TIMEOUT_CUTS if args.cut_matches else range(0)
     print(f"{args.rallies} consecutive rallies in each of {args.matches} matches of seed {args.seed}, mean action")
     print(f"{'checkpoint':<48} {'average':>8} {'ceiling':>9} {'serves':>9} {'in flight':>10} {'timeouts':>10}")
     rates = []
     for folder in args.checkpoints:
-        act = HAPPOAgent.load(folder).act
-        result = evaluate(lambda s, act=act: act(s, deterministic=True),
-                          make_env(num_matches=args.matches, seed=args.seed), args.rallies)  # fmt: skip
+        play = partial(HAPPOAgent.load(folder).act, deterministic=True)  # the mean action
+        result = evaluate(play, make_env(num_matches=args.matches, seed=args.seed), args.rallies)
         (serve_full, serves), (flight_full, flights) = result.ceiling_by_start()
-        cuts = [timeout_recovery(lambda s, act=act: act(s, deterministic=True),
-                                 make_env(num_matches=args.cut_matches, seed=7000 + t), t) for t in phases]  # fmt: skip
+        cuts = [timeout_recovery(play, make_env(num_matches=args.cut_matches, seed=TIMEOUT_CUT_SEED + t), t)
+                for t in phases]  # fmt: skip
         recovered, cut = np.sum(cuts, axis=0, dtype=int) if cuts else (0, 0)
         rates.append((serve_full / serves if serves else np.nan, flight_full / flights if flights else np.nan,
                       recovered / cut if cut else np.nan))  # fmt: skip

@@ -19,6 +19,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from evaluation import TIMEOUT_CUT_SEED, TIMEOUT_CUTS, cut_first_rallies  # noqa: E402
 from happo_agent import HAPPOAgent  # noqa: E402
 from tennis_core import TennisCore  # noqa: E402
 from tennis_env import make_env  # noqa: E402
@@ -26,16 +27,9 @@ from tennis_env import make_env  # noqa: E402
 
 def early_misses(act, env, cut_after: int, early: int) -> list[dict]:
     """Simulator states right after the cut of the rallies that `act` then loses within `early` decisions."""
-    brain = env.brain_names[0]
-    states = env.reset(train_mode=True)[brain].vector_observations
-    E = states.shape[0] // 2
-    playing = np.ones(E, dtype=bool)
-    for _ in range(cut_after):
-        info = env.step(act(states))[brain]
-        playing &= ~np.reshape(info.local_done, (E, 2))[:, 0]
-        states = info.vector_observations
-    states = env.reset(train_mode=True)[brain].vector_observations
+    states, playing = cut_first_rallies(act, env, cut_after)
     at_cut = env.core.state_dict()
+    brain, E = env.brain_names[0], playing.shape[0]
     lost = np.zeros(E, dtype=bool)
     for _ in range(early):
         info = env.step(act(states))[brain]
@@ -69,9 +63,9 @@ def main() -> None:
     agent = HAPPOAgent.load(args.checkpoint)
     rng = np.random.default_rng(0)
     savable, missed, shares = 0, 0, []
-    for t in range(150, 1000, 50):
+    for t in TIMEOUT_CUTS:
         states = early_misses(lambda s: agent.act(s, deterministic=True), make_env(num_matches=args.cut_matches,
-                              seed=7000 + t), t, args.early)  # fmt: skip
+                              seed=TIMEOUT_CUT_SEED + t), t, args.early)  # fmt: skip
         found = [returns_found(state, args.tries, args.horizon, rng) for state in states]
         savable, missed = savable + sum(f > 0 for f in found), missed + len(found)
         shares += [f / args.tries for f in found]
