@@ -1,11 +1,18 @@
 # Two commands: `make train` (the main job) and `make test` (every test). Both create .venv and install requirements.txt;
 # `make test` and `make sweep` add requirements-sweep.txt (Ray Tune), which the sweep and its smoke test need.
+# `make test` also makes .venv-unity: requirements.txt plus the course's unityagents 0.4 client by the README's recipe
+# (UNITY_CLIENT_DEPS, then unityagents without its unsatisfiable pins), to drive the headless build through it.
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 SWEEP_STAMP := $(VENV)/.installed-requirements-sweep
+UNITY_VENV := .venv-unity
+UNITY_BIN := $(UNITY_VENV)/bin
+UNITY_STAMP := $(UNITY_VENV)/.installed-unityagents
+UNITY_CLIENT_DEPS := grpcio==1.85.3 protobuf==3.20.3 pillow==13.0.0 numpy==1.26.4
+PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: train test notebook bench solve sweep
+.PHONY: train test notebook bench solve sweep headless-build
 
 $(STAMP): requirements.txt
 	python3 -m venv $(VENV)
@@ -20,12 +27,26 @@ $(SWEEP_STAMP): $(STAMP) requirements-sweep.txt
 train: $(STAMP)
 	TENNIS_PROGRESS=lines $(BIN)/papermill Tennis.ipynb Tennis.ipynb --log-output --no-progress-bar
 
-## Every test: lint, unit tests (the notebook's resume and the Tune sweep included), and the notebook under nbval on a
-## short training budget (outputs go to a scratch dir).
-test: $(SWEEP_STAMP)
+$(UNITY_STAMP): requirements.txt pyproject.toml
+	python3 -m venv $(UNITY_VENV)
+	$(UNITY_BIN)/pip install $(PIP_QUIET) -r requirements.txt
+	$(UNITY_BIN)/pip install $(PIP_QUIET) $(UNITY_CLIENT_DEPS)
+	$(UNITY_BIN)/pip install $(PIP_QUIET) --no-deps unityagents==0.4.0
+	$(UNITY_BIN)/pip install $(PIP_QUIET) --no-deps -e .
+	touch $(UNITY_STAMP)
+
+## Every test: lint, unit tests (the notebook's resume and the Tune sweep included), the notebook under nbval on a
+## short training budget (outputs go to a scratch dir), then the real unityagents client against the headless build
+## (tests_unity/, in .venv-unity, with its own numba cache: that environment has numpy 1.26).
+test: $(SWEEP_STAMP) $(UNITY_STAMP)
 	$(BIN)/ruff check .
 	TENNIS_EPISODES=1500 TENNIS_PROGRESS=lines TENNIS_OUTPUT_DIR=$$(mktemp -d) \
 	    $(BIN)/python -m pytest -q tests Tennis.ipynb --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+	NUMBA_CACHE_DIR=$(UNITY_VENV)/numba-cache $(UNITY_BIN)/python -m pytest -q -W ignore::DeprecationWarning tests_unity
+
+## The headless Tennis build for unityagents: build/Tennis_Linux/Tennis.x86_64 (run with .venv-unity's Python).
+headless-build: $(UNITY_STAMP)
+	$(UNITY_BIN)/tennis-headless-build --write build/Tennis_Linux
 
 ## Open the notebook in the project's environment.
 notebook: $(STAMP)

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tennis_render import snapshot
+from tennis_sim.render import snapshot
 
 SOLVE_SCORE = 0.5  # course criterion: mean over 100 consecutive episodes of the max over both rackets
 SOLVE_WINDOW = 100

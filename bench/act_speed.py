@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from evaluation import evaluate  # noqa: E402
 from happo_agent import HAPPOAgent, HAPPOConfig  # noqa: E402
 from networks import Actor  # noqa: E402
-from tennis_env import make_env  # noqa: E402
+from tennis_sim.environment import make_env  # noqa: E402
 
 
 def per_call_us(f, repeats: int = 500) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tennis_env import TennisEnvironment  # noqa: E402
+from tennis_sim.environment import TennisEnvironment  # noqa: E402
 
 
 def agent_decisions_per_second(num_matches: int, seconds: float = 2.0) -> tuple[float, float]:

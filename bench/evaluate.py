@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from evaluation import TIMEOUT_CUT_SEED, TIMEOUT_CUTS, evaluate, timeout_recovery  # noqa: E402
 from happo_agent import HAPPOAgent  # noqa: E402
-from tennis_env import make_env  # noqa: E402
+from tennis_sim.environment import make_env  # noqa: E402
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from evaluation import TIMEOUT_CUT_SEED, TIMEOUT_CUTS, cut_first_rallies  # noqa: E402
 from happo_agent import HAPPOAgent  # noqa: E402
-from tennis_core import TennisCore  # noqa: E402
-from tennis_env import make_env  # noqa: E402
+from tennis_sim.core import TennisCore  # noqa: E402
+from tennis_sim.environment import make_env  # noqa: E402
 
 
 def early_misses(act, env, cut_after: int, early: int) -> list[dict]:

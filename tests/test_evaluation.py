@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from evaluation import evaluate, first_solved, moving_average, timeout_recovery
-from tennis_core import TennisParams
-from tennis_env import TennisEnvironment
+from tennis_sim.core import TennisParams
+from tennis_sim.environment import TennisEnvironment
 
 
 def idle(states):  # rackets stand still: the serve falls, or at most bounces off a racket once
@@ -78,7 +78,7 @@ def test_savable_search_finds_returns_of_a_serve_and_none_for_a_ball_about_to_la
     import importlib.util
     from pathlib import Path
 
-    from tennis_core import TennisCore
+    from tennis_sim.core import TennisCore
 
     spec = importlib.util.spec_from_file_location("savable", Path(__file__).resolve().parents[1] / "bench" / "savable.py")
     savable = importlib.util.module_from_spec(spec)

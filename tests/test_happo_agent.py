@@ -10,7 +10,7 @@ from torch import nn
 
 from happo_agent import CHECKPOINT_FILE, HAPPOAgent, HAPPOConfig
 from networks import Actor, gaussian_log_prob
-from tennis_env import BRAIN_NAME, TennisEnvironment
+from tennis_sim.environment import BRAIN_NAME, TennisEnvironment
 
 SMALL = dict(num_matches=4, update_every=8, buffer_steps=8, minibatch_size=16, epochs=2, critic_hidden=(32,))
 

@@ -8,7 +8,7 @@ from torch import nn
 from maddpg_agent import MADDPGAgent, MADDPGConfig, soft_update, td_target
 from networks import OUNoise
 from replay_buffer import ReplayBuffer
-from tennis_env import BRAIN_NAME, TennisEnvironment
+from tennis_sim.environment import BRAIN_NAME, TennisEnvironment
 
 
 def test_soft_update_moves_tau_of_the_way():

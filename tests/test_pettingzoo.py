@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("pettingzoo", reason="the PettingZoo adapter is optional: pip install pettingzoo")
 from pettingzoo.test import parallel_api_test, parallel_seed_test  # noqa: E402
 
-from tennis_pettingzoo import TennisParallelEnv  # noqa: E402
+from tennis_sim.pettingzoo_env import TennisParallelEnv  # noqa: E402
 
 
 def test_parallel_api():

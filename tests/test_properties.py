@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from happo_agent import CHECKPOINT_FILE, HAPPOAgent, HAPPOConfig
-from tennis_core import TennisCore
+from tennis_sim.core import TennisCore
 
 # derandomize: the same examples on every run, so the suite stays deterministic; no example database on disk
 FAST = settings(max_examples=40, deadline=None, derandomize=True, database=None,

@@ -6,7 +6,7 @@ import torch
 
 from happo_agent import HAPPOAgent, HAPPOConfig
 from resume import load_resume, save_resume
-from tennis_env import BRAIN_NAME, TennisEnvironment
+from tennis_sim.environment import BRAIN_NAME, TennisEnvironment
 
 CFG = dict(num_matches=3, update_every=8, buffer_steps=8, minibatch_size=12, epochs=2, critic_hidden=(16,), seed=4)
 

@@ -2,11 +2,12 @@
 symmetry, vectorisation, seeding, invariants and bad input."""
 
 import os
+import re
 
 import numpy as np
 import pytest
 
-from tennis_core import (
+from tennis_sim.core import (
     AGENT_A,
     AGENT_B,
     PRACTICE_MAX_TICKS,
@@ -16,7 +17,13 @@ from tennis_core import (
     _ball_vs_racket,
     _racket_geometry,
 )
-from tennis_env import BRAIN_NAME, TennisEnvironment, make_env
+from tennis_sim.environment import (
+    BRAIN_NAME,
+    TennisEnvironment,
+    UnityActionException,
+    UnityEnvironmentException,
+    make_env,
+)
 
 REST_Y = -1.852162  # spec 2, printed by the Udacity build
 FAR_X = -10.89979  # spec 2
@@ -97,13 +104,47 @@ def test_timeout_at_decision_1001_with_max_reached():
 
 
 def test_ball_keeps_flying_across_reset_unless_clean_serve():
-    for clean, expect_same in ((False, True), (True, False)):
-        core = TennisCore(1, seed=2, params=TennisParams(clean_serve_on_reset=clean))
+    for clean in (False, True):
+        params = TennisParams(clean_serve_on_reset=clean)
+        core, twin = TennisCore(1, seed=2, params=params), TennisCore(1, seed=2, params=params)
         for _ in range(8):
             core.step(STILL)
-        before = core.ball[0].copy()
+            twin.step(STILL)
         core.reset()
-        assert np.array_equal(core.ball[0], before) == expect_same
+        twin.params = params._replace(ticks_per_decision=1)
+        twin.step(STILL)  # the tick that a reset() runs before it takes effect (spec 13)
+        if clean:
+            assert core.ball[0, 1] == 6.0 and core.ball[0, 2] == core.ball[0, 3] == 0.0
+        else:
+            assert np.array_equal(core.ball[0], twin.ball[0])
+
+
+def test_first_reset_runs_no_extra_tick_later_ones_repeat_the_last_actions():
+    core = TennisCore(1, seed=3)
+    ball = core.ball.copy()
+    core.reset()
+    assert np.array_equal(core.ball, ball), "program start: the first reset comes before any tick"
+    core.step(np.array([[[1.0, 1.0], [1.0, 1.0]]]))
+    assert core.last_actions.tolist() == [[[1.0, 1.0], [1.0, 1.0]]]
+    core.reset()
+    assert np.all(core.last_actions == 0.0), "a reset clears the stored actions (Agent.ResetData)"
+
+
+def test_academy_ends_every_match_at_decision_5000_and_counts_from_reset():
+    core = TennisCore(3, seed=0, params=TennisParams(gravity=0.0))  # nothing falls; every 1001st decision times out
+    assert core.params.academy_decisions == 5000
+    core.reset()
+    for t in range(1, 5001):
+        _, _, done, max_reached = core.step(np.zeros((3, 2, 2)))
+        assert core.global_done == (t == 5000), t
+    assert done.all() and max_reached.all()
+    assert np.all(core.stack[:, :, :16] == 0.0) and np.all(core.ticks == 0), "every racket restarted"
+    core.reset()
+    assert not core.global_done
+    off = TennisCore(1, seed=0, params=TennisParams(academy_max_ticks=0, gravity=0.0))
+    for _ in range(5001):
+        off.step(STILL)
+        assert not off.global_done
 
 
 # ---------------------------------------------------------------- reward rules (spec 6)
@@ -276,35 +317,115 @@ def test_observing_the_real_ball_velocity_is_an_option():
 # ---------------------------------------------------------------- course API and bad input
 def test_course_api_surface():
     env = TennisEnvironment(num_matches=3, seed=0)
-    assert env.brain_names == ["TennisBrain"]
+    assert env.brain_names == env.external_brain_names == ["TennisBrain"]
+    assert (env.number_brains, env.number_external_brains, env.global_done) == (1, 1, None)
     brain = env.brains[env.brain_names[0]]
     assert (brain.vector_action_space_size, brain.vector_observation_space_size) == (2, 8)
-    assert brain.num_stacked_vector_observations == 3
+    assert brain.num_stacked_vector_observations == 3 and brain.camera_resolutions == []
+    assert "Vector Action descriptions: , " in str(brain)
     info = env.reset(train_mode=True)[BRAIN_NAME]
     assert info.vector_observations.shape == (6, 24) and info.agents == list(range(6))
-    info = env.step(np.zeros((6, 2)))[BRAIN_NAME]
+    assert env.global_done is False
+    info = env.step(np.ones((6, 2)))[BRAIN_NAME]
     assert isinstance(info.rewards, list) and isinstance(info.local_done, list) and isinstance(info.max_reached, list)
     assert len(info.rewards) == len(info.local_done) == len(info.max_reached) == 6
     assert info.local_done[0::2] == info.local_done[1::2]
+    assert info.visual_observations == [] and info.memories.shape == (0, 0) and info.text_observations == [""] * 6
+    assert info.previous_vector_actions.shape == (6, 2) and info.previous_text_actions == [""] * 6
+    assert np.array_equal(info.vector_observations, info.vector_observations.astype(np.float32)), "float32 values"
     env.close()
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(UnityEnvironmentException, match="No Unity environment is loaded"):
         env.reset()
+    with pytest.raises(RuntimeError, match="closed"):
+        env.close()
+
+
+def test_a_positional_file_name_is_taken_as_unityenvironment_takes_it():
+    env = TennisEnvironment("Tennis_Linux/Tennis.x86_64", seed=4)  # the course's call; the simulator plays
+    assert env.core.seed == 4 and env.reset()[BRAIN_NAME].vector_observations.shape == (2, 24)
+
+
+def play(actions_of, steps=40, seed=7):
+    env = TennisEnvironment(num_matches=2, seed=seed)
+    env.reset()
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(steps):
+        a = rng.uniform(-1, 1, (4, 2))
+        info = env.step(actions_of(a))[BRAIN_NAME]
+        out.append(np.c_[info.vector_observations, info.rewards, info.local_done])
+    return np.concatenate(out)
 
 
 @pytest.mark.parametrize(
-    "actions",
-    [np.zeros((2,)), np.zeros((4, 2)), np.zeros((2, 3)), [[0.0, "a"], [0.0, 0.0]], np.full((2, 2), np.nan),
-     np.array([[0.0, np.inf], [0.0, 0.0]]), None],  # fmt: skip
+    "layout",
+    [lambda a: a.reshape(8), lambda a: a.reshape(1, 8), lambda a: a.tolist(), lambda a: list(a.reshape(4, 1, 2)),
+     lambda a: list(a), lambda a: a.reshape(-1).tolist(), lambda a: {BRAIN_NAME: a}],  # fmt: skip
+    ids=["(8,)", "(1, 8)", "list of lists", "list of (1, 2) arrays", "list of (2,) arrays", "flat list", "dict"],
 )
-def test_bad_actions_raise_a_value_error_naming_the_expected_shape(actions):
+def test_every_layout_unityagents_flattens_plays_the_same(layout):
+    assert np.array_equal(play(layout), play(lambda a: a))
+
+
+def test_no_action_means_zeros_and_actions_are_float32_on_the_wire():
+    assert np.array_equal(play(lambda a: None), play(lambda a: np.zeros((4, 2))))
+    assert np.array_equal(play(lambda a: {}), play(lambda a: np.zeros((4, 2))))
+    assert np.array_equal(play(lambda a: a), play(lambda a: a.astype(np.float32)))
+
+
+@pytest.mark.parametrize(
+    ("actions", "message"),
+    [(np.zeros((2,)), "expected 4 continuous action"), (np.zeros((4, 2)), "expected 4 continuous action"),
+     (np.zeros((2, 3)), "expected 4 continuous"), (np.zeros((2, 1, 2)), "layout unityagents accepts"),
+     ([[0.0, "a"], [0.0, 0.0]], "layout unityagents accepts"), (np.full((2, 2), np.nan), "NaN or inf"),
+     (np.array([[0.0, np.inf], [0.0, 0.0]]), "NaN or inf"), ((0.0, 0.0, 0.0, 0.0), "got tuple"),
+     ({"PlayerBrain": np.zeros((2, 2))}, "PlayerBrain does not correspond to an external brain")],  # fmt: skip
+)
+def test_bad_actions_raise_unityagents_errors(actions, message):
     env = TennisEnvironment(seed=0)
     env.reset()
-    with pytest.raises(ValueError, match=r"\(2, 2\)"):
+    with pytest.raises(UnityActionException, match=re.escape(message)):
         env.step(actions)
+    assert issubclass(UnityActionException, ValueError)
+
+
+def test_step_before_reset_and_after_global_done_raise_until_reset():
+    env = TennisEnvironment(seed=0, params=TennisParams(academy_max_ticks=50))
+    with pytest.raises(UnityActionException, match="without first calling reset"):
+        env.step(np.zeros((2, 2)))
+    env.reset()
+    for _ in range(9):
+        assert not any(env.step(np.zeros((2, 2)))[BRAIN_NAME].max_reached)
+    info = env.step(np.zeros((2, 2)))[BRAIN_NAME]
+    assert env.global_done and all(info.local_done) and all(info.max_reached)
+    with pytest.raises(UnityActionException, match="The episode is completed"):
+        env.step(np.zeros((2, 2)))
+    env.reset()
+    assert env.global_done is False
+    env.step(np.zeros((2, 2)))
+
+
+def test_reset_parameters_are_refused_as_unityagents_does():
+    env = TennisEnvironment(seed=0)
+    env.reset(config={})
+    with pytest.raises(UnityEnvironmentException, match="'gravity' is not a valid parameter"):
+        env.reset(config={"gravity": 1.0})
+    with pytest.raises(UnityEnvironmentException, match="must be an Integer or a Float"):
+        env.reset(config={"gravity": "low"})
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(seed=-1), "seed must be an integer from 0 to 2147483647"), (dict(seed=1.7), "got 1.7"),
+    (dict(seed=2**31), "2147483647"), (dict(num_matches=0), "num_matches"), (dict(num_matches=2.5), "num_matches")])
+def test_bad_seed_or_match_count_is_refused_by_name(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TennisEnvironment(**kwargs)
 
 
 def test_actions_outside_the_range_are_clipped_like_unity():
     a, b = TennisEnvironment(seed=4), TennisEnvironment(seed=4)
+    a.reset()
+    b.reset()
     for _ in range(20):
         oa = a.step(np.array([[7.0, 3.0], [-9.0, -2.0]]))[BRAIN_NAME].vector_observations
         ob = b.step(np.array([[1.0, 1.0], [-1.0, -1.0]]))[BRAIN_NAME].vector_observations
@@ -317,8 +438,17 @@ def test_make_env_gives_the_simulator_or_a_clear_error_for_unity(tmp_path, monke
     missing = str(tmp_path / "Tennis_Linux" / "Tennis.x86_64")
     with pytest.raises(FileNotFoundError, match="Tennis_Linux"):
         make_env(missing)
+    with pytest.raises(FileNotFoundError, match="No Unity Tennis build"):
+        make_env(os.fspath(tmp_path))  # a directory is not a build
+    with pytest.raises(TypeError, match="file_name must be the path"):
+        make_env(123)
     build = tmp_path / "Tennis.x86_64"
     build.write_text("")
+    with pytest.raises(PermissionError, match="not executable"):
+        make_env(os.fspath(build))
+    build.chmod(0o755)
     monkeypatch.setitem(__import__("sys").modules, "unityagents", None)  # as if not installed
     with pytest.raises(ImportError, match="unityagents==0.4.0"):
         make_env(os.fspath(build))
+    with pytest.raises(ValueError, match="practice matches"):
+        make_env(os.fspath(build), practice_matches=4)

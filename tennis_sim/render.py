@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.patches import Circle, Polygon, Rectangle
 
-from tennis_core import MULT, TennisCore, TennisParams
+from tennis_sim.core import MULT, TennisCore, TennisParams
 
 RACKET_COLOURS = ("tab:red", "tab:blue")  # Python index 0 (right racket), 1 (left racket)
 

@@ -14,7 +14,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from tennis_core import ACTION_SIZE, OBS_SIZE, TennisCore, TennisParams
+from tennis_sim.core import ACTION_SIZE, OBS_SIZE, TennisCore, TennisParams
 
 
 class TennisParallelEnv(ParallelEnv):

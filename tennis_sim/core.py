@@ -76,6 +76,8 @@ class TennisParams(NamedTuple):
     hit_reward: float = 0.1  # for a ball that crosses the net [6]
     miss_reward: float = -0.01  # for the floor, the net or a wall [6]
     max_ticks: int = 5000  # agent maxStep in ticks: the 1001st decision is a timeout [6]
+    academy_max_ticks: int = 25000  # academy maxSteps in ticks since reset(): every match times out (global_done)
+    # at the 5,000th decision and the client must reset(); 0 turns it off [13]
     observe_ball_velocity: bool = False  # False: faithful 0.4 bug, slots 6-7 repeat the racket velocity [5]
     clean_serve_on_reset: bool = False  # False: faithful, reset() leaves the ball flying [7]
 
@@ -83,6 +85,11 @@ class TennisParams(NamedTuple):
     def max_decisions(self) -> int:
         """Decisions after a reset until the timeout (1001 with the defaults)."""
         return self.max_ticks // self.ticks_per_decision + 1
+
+    @property
+    def academy_decisions(self) -> int:
+        """Decisions after a reset() until the academy's global_done (5,000 with the defaults; 0: never)."""
+        return -(-self.academy_max_ticks // self.ticks_per_decision)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -354,6 +361,22 @@ def _reset_matches(p, seed, match_ids, racket, ball, stack, reward, done, max_re
 
 
 @numba.njit(cache=True)
+def _academy_timeout(p, seed, match_ids, racket, ball, stack, done, max_reached, ticks, grounded, draws) -> None:
+    """The academy's step limit: every agent is done with max_step_reached and resets (spec section 13). Matches
+    whose point ended in this decision already reset their rackets; an agent resets once per decision."""
+    for e in range(match_ids.shape[0]):
+        if not done[e]:
+            for k in range(2):
+                _reset_racket(p, racket[e, k], MULT[k], seed, match_ids[e], draws, e)
+                stack[e, k, :] = 0.0
+                grounded[e, k] = False
+                _push_frame(p, stack[e, k], racket[e, k], ball[e], MULT[k])
+            ticks[e] = 0
+        done[e] = True
+        max_reached[e] = True
+
+
+@numba.njit(cache=True)
 def _draw_cuts(p, seed, match_ids, draws, which, cut_ticks) -> None:
     """A new cut for each practice match in `which`: uniform over [PRACTICE_MIN_TICKS, PRACTICE_MAX_TICKS)."""
     span = PRACTICE_MAX_TICKS - PRACTICE_MIN_TICKS  # a cut after the step limit: the step limit comes first
@@ -368,6 +391,9 @@ class TennisCore:
     random moment between 100 and 400 decisions in, as if the step limit had come (a timeout: `max_reached`, rackets
     back to their start, the ball flying on). A rally after a timeout begins in flight, a start that the faithful
     matches give once per 1001 decisions at best.
+
+    All matches share one academy, as the arenas of a multi-arena Unity scene do: `academy_max_ticks` after a
+    `reset()` every match times out at once and `global_done` is set until the next `reset()` (spec section 13).
     """
 
     def __init__(self, num_matches: int = 1, seed: int = 0, params: TennisParams | None = None,
@@ -397,10 +423,21 @@ class TennisCore:
         self.num_practice = int(practice_matches)
         self.practice = np.arange(E) >= E - self.num_practice  # (E,) bool: the last num_practice matches
         self.cut_ticks = np.full(E, self.params.max_ticks, dtype=np.int64)  # (E,) a practice rally's cut
+        self.last_actions = np.zeros((E, 2, ACTION_SIZE))  # what each racket does until told otherwise
+        # One academy for all matches; its state is kept per match (all rows equal) so that every state array has the
+        # matches' axis first and a match's state can be sliced out or copied into other simulators.
+        self.academy_ticks = np.zeros(E, dtype=np.int64)  # (E,) ticks since the last reset()
+        self.academy = np.zeros((E, 2), dtype=np.bool_)  # (E, 2) [program start: no reset() or step() yet, global_done]
+        self.academy[:, 0] = True
         self._reset(serve=True)  # at program start Unity serves once (MatchReset in Start)
 
     STATE_ARRAYS = ("racket", "ball", "stack", "reward", "done", "max_reached", "last_hit", "ticks", "in_over",
-                    "touching", "grounded", "draws", "cut_ticks")  # fmt: skip
+                    "touching", "grounded", "draws", "cut_ticks", "last_actions", "academy_ticks", "academy")  # fmt: skip
+
+    @property
+    def global_done(self) -> bool:
+        """The academy's step limit ended every match in the last step; Unity then waits for a reset()."""
+        return bool(self.academy[0, 1])
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every array of the matches' state (for resuming an interrupted run)."""
@@ -409,6 +446,8 @@ class TennisCore:
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Restore `state_dict()`; raises ValueError if it belongs to another number of matches."""
         for name in self.STATE_ARRAYS:
+            if name not in state:
+                raise ValueError(f"saved state has no {name!r}: it was saved by another version of the simulator")
             current, saved = getattr(self, name), np.asarray(state[name])
             if saved.shape != current.shape:
                 raise ValueError(f"saved {name} has shape {saved.shape}, this simulator needs {current.shape}")
@@ -424,9 +463,25 @@ class TennisCore:
             _draw_cuts(self.params, self.seed, self.match_ids, self.draws, np.flatnonzero(which), self.cut_ticks)
 
     def reset(self) -> np.ndarray:
-        """New racket starts in every match; returns observations (E, 2, 24) = [0]*16 + first frame."""
+        """New racket starts in every match; returns observations (E, 2, 24) = [0]*16 + first frame.
+
+        As in the build, every reset() but one at program start runs one more physics tick with the last actions
+        before it takes effect (the command arrives in the middle of a tick, spec section 13): the ball moves on by
+        one tick, and a point that ends in that tick serves anew. That tick's rewards are dropped with the reset.
+        """
+        if not self.academy[0, 0]:
+            one_tick = self.params._replace(ticks_per_decision=1)
+            self._kernel()(one_tick, self.seed, self.match_ids, self.last_actions, self.racket, self.ball, self.stack,
+                           self.reward, self.done, self.max_reached, self.last_hit, self.ticks, self.in_over,
+                           self.touching, self.grounded, self.draws)  # fmt: skip
         self._reset(serve=self.params.clean_serve_on_reset)
+        self.last_actions[...] = 0.0  # an agent's reset clears its stored action (Agent.ResetData)
+        self.academy_ticks[:] = 0
+        self.academy[:] = False
         return self.stack.copy()
+
+    def _kernel(self):
+        return _step_parallel if self.num_matches >= PARALLEL_MIN_MATCHES else _step_serial
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One decision (5 ticks) of every match.
@@ -445,10 +500,19 @@ class TennisCore:
             raise ValueError(f"actions of shape {expected} contain NaN or inf")
         if self.num_practice:  # the cut is a timeout now; skipped when there is none (evaluation, checks)
             self.ticks[self.practice & (self.ticks >= self.cut_ticks)] = self.params.max_ticks
-        kernel = _step_parallel if self.num_matches >= PARALLEL_MIN_MATCHES else _step_serial
-        kernel(self.params, self.seed, self.match_ids, actions, self.racket, self.ball, self.stack, self.reward,
-               self.done, self.max_reached, self.last_hit, self.ticks, self.in_over, self.touching, self.grounded,
-               self.draws)  # fmt: skip
+        p = self.params
+        self._kernel()(p, self.seed, self.match_ids, actions, self.racket, self.ball, self.stack, self.reward,
+                       self.done, self.max_reached, self.last_hit, self.ticks, self.in_over, self.touching,
+                       self.grounded, self.draws)  # fmt: skip
+        self.last_actions[...] = actions
+        self.academy[:, 0] = False
+        self.academy_ticks += p.ticks_per_decision
+        self.academy[:, 1] = 0 < p.academy_max_ticks <= self.academy_ticks[0]
+        if self.academy[0, 1]:  # the academy resets its own count; the client must still call reset()
+            _academy_timeout(p, self.seed, self.match_ids, self.racket, self.ball, self.stack, self.done,
+                             self.max_reached, self.ticks, self.grounded, self.draws)  # fmt: skip
+            self.academy_ticks[:] = 0
+        self.last_actions[self.done] = 0.0  # a racket whose point ended was reset, and its stored action with it
         if self.num_practice:
             self._new_cuts(self.practice & self.done)
         return self.stack.copy(), self.reward.copy(), self.done.copy(), self.max_reached.copy()

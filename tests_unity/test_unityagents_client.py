@@ -1,0 +1,190 @@
+"""The real `unityagents` 0.4 client drives the headless build, and gets what the direct API gives.
+
+unityagents 0.4 keeps its gRPC pipe on the class, so a process can open one environment after another only until
+the first close(); every check that opens one runs in a fresh Python process (`in_fresh_client`).
+"""
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+np.float_ = getattr(np, "float_", np.float64)  # noqa: NPY001 -- unityagents 0.4 names it; absent in numpy 2
+from unityagents import UnityActionException as ClientActionException  # noqa: E402
+from unityagents import UnityEnvironment  # noqa: E402
+
+from tennis_sim.environment import BRAIN_NAME, TennisEnvironment, UnityActionException  # noqa: E402
+
+
+def in_fresh_client(check, build_dir, port) -> None:
+    code = (f"import sys, pathlib; sys.path[:0] = [{str(pathlib.Path(__file__).parent)!r}]; "
+            f"import test_unityagents_client as t; t.{check.__name__}(pathlib.Path({str(build_dir)!r}), {port})")  # fmt: skip
+    done = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", "-c", code], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, f"{check.__name__} failed in its client process:\n{done.stderr[-6000:]}"
+
+
+FIELDS = ("vector_observations", "rewards", "local_done", "max_reached", "previous_vector_actions")
+
+
+def open_build(build_dir, port, name="Tennis_Linux", **kwargs) -> UnityEnvironment:
+    return UnityEnvironment(file_name=str(build_dir / name / "Tennis"), base_port=port, **kwargs)
+
+
+def same(direct, remote, where):
+    for field in FIELDS:
+        a, b = getattr(direct, field), getattr(remote, field)
+        assert type(a) is type(b), f"{where}: {field} is {type(a)} directly, {type(b)} through unityagents"
+        assert np.array_equal(np.asarray(a), np.asarray(b)), f"{where}: {field} differs"
+    assert np.asarray(direct.vector_observations).dtype == np.asarray(remote.vector_observations).dtype
+
+
+def test_brain_shapes_and_types_are_those_of_the_direct_api(build_dir, port):
+    in_fresh_client(check_brain_shapes_and_types_are_those_of_the_direct_api, build_dir, port)
+
+
+def check_brain_shapes_and_types_are_those_of_the_direct_api(build_dir, port):
+    remote = open_build(build_dir, port, seed=11, no_graphics=True)  # also with -nographics -batchmode
+    try:
+        direct = TennisEnvironment(seed=11)
+        assert remote.academy_name == direct.academy_name == "Academy"
+        assert remote.brain_names == direct.brain_names == [BRAIN_NAME]
+        assert remote.external_brain_names == [BRAIN_NAME] and remote.number_external_brains == 1
+        rb, db = remote.brains[BRAIN_NAME], direct.brains[BRAIN_NAME]
+        assert str(rb) == str(db)
+        for attr in ("vector_observation_space_size", "num_stacked_vector_observations", "camera_resolutions",
+                     "vector_action_space_size", "vector_action_descriptions", "vector_action_space_type",
+                     "vector_observation_space_type", "number_visual_observations"):  # fmt: skip
+            assert getattr(rb, attr) == getattr(db, attr), attr
+        assert remote.global_done is None and direct.global_done is None
+        r, d = remote.reset(train_mode=True)[BRAIN_NAME], direct.reset(train_mode=True)[BRAIN_NAME]
+        assert r.vector_observations.shape == (2, 24) and r.vector_observations.dtype == np.float64
+        assert r.visual_observations == d.visual_observations == [] and r.memories.shape == d.memories.shape == (0, 0)
+        assert r.text_observations == d.text_observations and r.agents == d.agents == [0, 1]
+        same(d, r, "reset")
+        with pytest.raises(ClientActionException, match="mismatch"):
+            remote.step(np.zeros((1, 3)))
+        with pytest.raises(UnityActionException, match="mismatch"):
+            direct.step(np.zeros((1, 3)))
+        with pytest.raises(TypeError):  # unityagents refuses (2, 1, 2) with a bare error; the direct API says why
+            remote.step(np.zeros((2, 1, 2)))
+        with pytest.raises(UnityActionException, match="layout unityagents accepts"):
+            direct.step(np.zeros((2, 1, 2)))
+    finally:
+        remote.close()
+
+
+def test_a_course_loop_and_the_academy_limit_are_bit_identical_through_grpc(build_dir, port):
+    in_fresh_client(check_a_course_loop_and_the_academy_limit_are_bit_identical_through_grpc, build_dir, port)
+
+
+def check_a_course_loop_and_the_academy_limit_are_bit_identical_through_grpc(build_dir, port):
+    """A course-style loop ((1, 4) actions, reset after every episode), then 5,000 decisions without a reset:
+    global_done comes at the 5,000th, step() raises until reset(), and every number matches the direct API."""
+    remote = open_build(build_dir, port, seed=7)
+    try:
+        direct = TennisEnvironment(seed=7)
+        rng = np.random.default_rng(0)
+        same(direct.reset()[BRAIN_NAME], remote.reset()[BRAIN_NAME], "reset")
+        episodes = 0
+        for t in range(400):  # course loop
+            actions = np.clip(rng.standard_normal((1, 4)), -1, 1)
+            d, r = direct.step(actions)[BRAIN_NAME], remote.step(actions)[BRAIN_NAME]
+            same(d, r, f"course loop step {t}")
+            if np.any(r.local_done):
+                episodes += 1
+                same(direct.reset()[BRAIN_NAME], remote.reset()[BRAIN_NAME], f"reset after episode {episodes}")
+        assert episodes >= 10
+        same(direct.reset()[BRAIN_NAME], remote.reset()[BRAIN_NAME], "reset")
+        layouts = (lambda a: a, lambda a: a.reshape(4), lambda a: list(a), lambda a: {BRAIN_NAME: a.tolist()})
+        for t in range(1, 5001):
+            actions = layouts[t % 4](rng.uniform(-1, 1, (2, 2)))
+            d, r = direct.step(actions)[BRAIN_NAME], remote.step(actions)[BRAIN_NAME]
+            same(d, r, f"decision {t} after reset")
+            assert remote.global_done == direct.global_done == (t == 5000), t
+        assert all(r.local_done) and all(r.max_reached)
+        with pytest.raises(ClientActionException, match="The episode is completed"):
+            remote.step(np.zeros((2, 2)))
+        with pytest.raises(UnityActionException, match="The episode is completed"):
+            direct.step(np.zeros((2, 2)))
+        same(direct.reset()[BRAIN_NAME], remote.reset()[BRAIN_NAME], "reset after global_done")
+        for t in range(30):
+            actions = rng.uniform(-1, 1, (2, 2))
+            same(direct.step(actions)[BRAIN_NAME], remote.step(actions)[BRAIN_NAME], f"after global_done {t}")
+    finally:
+        remote.close()
+
+
+def test_a_build_with_several_arenas_is_several_matches(build_dir, port):
+    in_fresh_client(check_a_build_with_several_arenas_is_several_matches, build_dir, port)
+
+
+def check_a_build_with_several_arenas_is_several_matches(build_dir, port):
+    remote = open_build(build_dir, port, name="Tennis3_Linux", seed=3)
+    try:
+        direct = TennisEnvironment(seed=3, num_matches=3)
+        same(direct.reset()[BRAIN_NAME], remote.reset()[BRAIN_NAME], "reset")
+        rng = np.random.default_rng(1)
+        for t in range(200):
+            actions = rng.uniform(-1, 1, (6, 2))
+            same(direct.step(actions)[BRAIN_NAME], remote.step(actions)[BRAIN_NAME], f"step {t}")
+        assert remote.step(None)[BRAIN_NAME].previous_vector_actions.tolist() == [[0.0, 0.0]] * 6
+    finally:
+        remote.close()
+
+
+def gone(pid: int, seconds: float) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:  # reap it if it is our child
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def test_close_ends_the_build_by_itself(build_dir, port):
+    in_fresh_client(check_close_ends_the_build_by_itself, build_dir, port)
+
+
+def check_close_ends_the_build_by_itself(build_dir, port):
+    remote = open_build(build_dir, port)
+    remote.reset()
+    build, remote.proc1 = remote.proc1, None  # the client would kill it: let the build end on the close message
+    remote.close()
+    assert build.wait(timeout=15) == 0
+
+
+CLIENT = """
+import sys, time
+import numpy as np
+np.float_ = np.float64
+from unityagents import UnityEnvironment
+env = UnityEnvironment(file_name=sys.argv[1], base_port=int(sys.argv[2]))
+env.reset()
+print(env.proc1.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_killing_the_client_ends_the_build(build_dir, port):
+    client = subprocess.Popen([sys.executable, "-c", CLIENT, str(build_dir / "Tennis_Linux" / "Tennis"), str(port)],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        build_pid = int(client.stdout.readline())
+        client.send_signal(signal.SIGKILL)
+        client.wait()
+        assert gone(build_pid, 15), "the build outlived its client"
+    finally:
+        client.kill()
