@@ -7,8 +7,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tennis_sim.render import snapshot
-
 SOLVE_SCORE = 0.5  # course criterion: mean over 100 consecutive episodes of the max over both rackets
 SOLVE_WINDOW = 100
 
@@ -35,7 +33,7 @@ class Evaluation(NamedTuple):
     scores: np.ndarray  # (episodes,) course scores: max over the two rackets of each racket's episode sum
     full_length: np.ndarray  # (episodes,) bool: the rally lasted to the step limit, the task's ceiling (2.6-2.8)
     in_flight: np.ndarray  # (episodes,) bool: began with the last rally's ball still flying (after a timeout the
-    # Unity build, and so the simulator, does not serve again: tennis_spec.md, section 7)
+    # Unity build, and so the simulator, does not serve again: docs/tennis_environment.md, section 7)
 
     def ceiling_by_start(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """(episodes at the ceiling, episodes) among those that began with a serve, and among those begun in flight."""
@@ -58,7 +56,9 @@ def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: i
     ordered match by match: (E * episodes_per_match,) scores and flags. `env` should be fresh (its first rallies
     start with a serve).
 
-    Every match contributes the same number of episodes, so short episodes are not over-represented.
+    Every match contributes the same number of episodes, so short episodes are not over-represented. When the
+    academy's step limit ends every match (`env.global_done`, 5,000 decisions after a reset) those episodes count as
+    timeouts and the environment is reset, as the Unity build requires.
     """
     if episodes_per_match < 1:
         raise ValueError(f"episodes_per_match must be at least 1, got {episodes_per_match}")
@@ -77,6 +77,8 @@ def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: i
                 episodes[k].append((float(running[k].max()), bool(timeout[k]), bool(after_timeout[k])))
             running[k], after_timeout[k] = 0.0, timeout[k]
         states = info.vector_observations
+        if env.global_done:
+            states = env.reset(train_mode=True)[brain].vector_observations
     flat = [e for per_match in episodes for e in per_match]
     scores, full_length, in_flight = (np.array(column) for column in zip(*flat))
     return Evaluation(scores.astype(np.float64), full_length.astype(bool), in_flight.astype(bool))
@@ -88,7 +90,7 @@ TIMEOUT_CUT_SEED = 7000
 
 def cut_first_rallies(act: Callable[[np.ndarray], np.ndarray], env, cut_after: int) -> tuple[np.ndarray, np.ndarray]:
     """Play `cut_after` decisions of a fresh `env`, then cut every match's rally as a timeout would (`env.reset()`:
-    rackets back to their start with zeroed stacks, the ball flying on; tennis_spec.md, section 7).
+    rackets back to their start with zeroed stacks, the ball flying on; docs/tennis_environment.md, section 7).
 
     Returns the observations after the cut (2E, 24) and which matches were still in their first rally (E,) bool.
     """
@@ -128,6 +130,8 @@ def timeout_recovery(act: Callable[[np.ndarray], np.ndarray], env, cut_after: in
 
 def record_rally(act: Callable[[np.ndarray], np.ndarray], env, max_decisions: int) -> tuple[list, list]:
     """Play match 0 of the simulator until its episode ends or `max_decisions`: (snapshots, running scores)."""
+    from tennis_sim.render import snapshot  # matplotlib only when drawing
+
     brain = env.brain_names[0]
     states = env.reset(train_mode=True)[brain].vector_observations
     frames, scores, running = [snapshot(env.core)], [(0.0, 0.0)], np.zeros(2)

@@ -71,10 +71,19 @@ def summarise(seed: int, h: dict) -> dict:
     )  # fmt: skip
 
 
-def print_table(rows: list[dict]) -> None:
-    cols = ["seed", "episodes", "env_steps", "seconds", "best", "final", "min_after_solve", "ceiling_seconds",
+COLUMNS = ["seed", "episodes", "env_steps", "seconds", "best", "final", "min_after_solve", "ceiling_seconds",
             "ceiling_episodes", "eval_avg", "eval_min", "eval_ceiling", "fail_serve", "fail_flight",
             "train_seconds"]  # fmt: skip
+
+
+def medians(rows: list[dict]) -> dict:
+    """Median of each column over the seeds that have a value."""
+    return {c: (float(np.median([r[c] for r in rows if r[c] is not None])) if any(r[c] is not None for r in rows) else None)
+            for c in COLUMNS[1:]}  # fmt: skip
+
+
+def print_table(rows: list[dict]) -> None:
+    cols = COLUMNS
 
     def fmt(v: object) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -84,8 +93,7 @@ def print_table(rows: list[dict]) -> None:
     print(" | ".join(f"{c:>10}"[:10] for c in cols))
     for r in rows:
         print(" | ".join(f"{fmt(r[c]):>10}" for c in cols))
-    med = {c: (float(np.median([r[c] for r in rows if r[c] is not None])) if any(r[c] is not None for r in rows) else None)
-           for c in cols[1:]}  # fmt: skip
+    med = medians(rows)
     print(" | ".join(f"{v:>10}" for v in ["median", *[fmt(med[c]) for c in cols[1:]]]))
     print("fail_serve / fail_flight: evaluation episodes short of the ceiling that began with a serve / with the last "
           "rally's ball in flight")
@@ -112,7 +120,14 @@ def main() -> None:
                              not args.no_stop_at_ceiling) for s in args.seeds}  # fmt: skip
     print(f"\n{tag}: config {args.config}, overrides {args.overrides}, budget {args.minutes} min per seed; "
           "times are wall-clock seconds of training")
-    print_table([summarise(s, h) for s, h in histories.items()])
+    rows = [summarise(s, h) for s, h in histories.items()]
+    print_table(rows)
+    results = ROOT / "results" / f"solve_{tag}.json"  # the small output that README and Report quote
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(json.dumps(dict(command="bench/solve.py " + " ".join(sys.argv[1:]), config=args.config,
+                                       overrides=args.overrides, minutes=args.minutes, rows=rows,
+                                       median=medians(rows)), indent=1) + "\n")  # fmt: skip
+    print(f"table: {results.relative_to(ROOT)}")
     import matplotlib
 
     matplotlib.use("Agg")

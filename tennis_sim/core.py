@@ -1,6 +1,6 @@
 """Vectorised core of the Tennis simulator: E matches stepped at once by one compiled kernel.
 
-This is the Unity ML-Agents 0.4 "Tennis" task as the course used it, rebuilt from `tennis_spec.md`
+This is the Unity ML-Agents 0.4 "Tennis" task as the course used it, rebuilt from `docs/tennis_environment.md`
 (section numbers below refer to it). The physics of one match lives in `_step_match`, the only copy;
 `_step_matches` runs it over all matches (in parallel threads when there are many).
 

@@ -155,9 +155,14 @@ class TennisEnvironment:
         self.academy_name = ACADEMY_NAME
         self.logfile_path = ""  # no log file is written
         self.curriculum = curriculum
-        self.global_done: bool | None = None  # None until the first reset(), as in unityagents
         self._agent_ids = list(range(2 * self.num_matches))
         self._loaded = True
+
+    @property
+    def global_done(self) -> bool | None:
+        """The academy's step limit ended every match in the last step (None before the first reset, as in
+        unityagents); step() then raises until reset(). It is the simulator's, so a restored state carries it."""
+        return None if self.core.academy[0, 0] else self.core.global_done
 
     def __str__(self) -> str:
         return (f"Unity Academy name: {self.academy_name} (embedded simulator, {self.num_matches} match(es))\n"
@@ -194,7 +199,6 @@ class TennisEnvironment:
             raise UnityEnvironmentException(f"The parameter '{key}' is not a valid parameter.")
         self._check_loaded()
         obs = self.core.reset()
-        self.global_done = False
         E = self.num_matches
         return self._info(obs, np.zeros((E, 2)), np.zeros(E, dtype=bool), np.zeros(E, dtype=bool))
 
@@ -227,9 +231,7 @@ class TennisEnvironment:
             raise UnityActionException(f"actions for the {n_agents} rackets ({n_agents} x {ACTION_SIZE} numbers) "
                                        f"contain NaN or inf: {actions.reshape(n_agents, ACTION_SIZE).tolist()}")  # fmt: skip
         actions = to_wire_floats(actions)  # what the build receives: float32
-        info = self._info(*self.core.step(actions.reshape(self.num_matches, 2, ACTION_SIZE)))
-        self.global_done = self.core.global_done
-        return info
+        return self._info(*self.core.step(actions.reshape(self.num_matches, 2, ACTION_SIZE)))
 
     def close(self) -> None:
         self._check_loaded()

@@ -1,4 +1,4 @@
-"""The simulator against `tennis_spec.md`: its validation targets (section 12), the reward rules (section 6),
+"""The simulator against `docs/tennis_environment.md`: its validation targets (section 12), the reward rules (section 6),
 symmetry, vectorisation, seeding, invariants and bad input."""
 
 import os

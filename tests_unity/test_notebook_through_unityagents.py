@@ -1,0 +1,35 @@
+"""Tennis.ipynb end to end through the course's `unityagents` client and the headless build: a short training, and
+the shipped agent's evaluation across the academy's 5,000-decision limit (where the client demands a reset)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def papermill(out: Path, build_dir: Path, **settings: str) -> None:
+    env = dict(os.environ, TENNIS_UNITY_PATH=str(build_dir / "Tennis_Linux" / "Tennis.x86_64"),
+               TENNIS_OUTPUT_DIR=str(out), TENNIS_PROGRESS="lines", TENNIS_WATCH="0", **settings)  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
+                           "--cwd", str(ROOT), "--no-progress-bar", "--log-output"], env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+
+def test_the_notebook_trains_through_unityagents(tmp_path, build_dir):
+    papermill(tmp_path, build_dir, TENNIS_EPISODES="60", TENNIS_EVAL_EPISODES="3")
+    history = json.loads((tmp_path / "runs" / "history.json").read_text())
+    assert len(history["scores"]) >= 60 and history["env_steps"][-1] >= 60 * 13  # a rally lasts >= 13 decisions
+    assert len(history["evaluation"]["scores"]) == 3
+    assert (tmp_path / "checkpoints" / "happo.pt").is_file() and not (tmp_path / "checkpoints" / "resume.pt").exists()
+
+
+def test_the_shipped_agent_plays_across_the_academy_limit_through_unityagents(tmp_path, build_dir):
+    papermill(tmp_path, build_dir, TENNIS_TRAIN="0", TENNIS_EVAL_EPISODES="6")
+    evaluation = json.loads((tmp_path / "runs" / "evaluation.json").read_text())
+    # each rally at the ceiling lasts 1,001 decisions: 5 of them cross the 5,000th decision, so the loop has reset
+    assert len(evaluation["scores"]) == 6 and evaluation["ceiling"] >= 5
+    assert not (tmp_path / "runs" / "history.json").exists(), "an evaluation-only run writes no training history"

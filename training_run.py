@@ -1,0 +1,192 @@
+"""The bookkeeping of one training run, so that the notebook's loop shows only the interaction with the environment.
+
+`TrainingRun` keeps the course's episode scores (max over the two rackets of each scored match's rally), notices when
+the task is solved, and after every learning step: checks the mean action in fresh matches, keeps the best checked
+policy as the checkpoint, appends a line to `runs/progress.jsonl`, writes the resume file, and redraws the progress
+bar and the live curve. A run interrupted at any moment continues from its resume file when it is started again.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import display
+from tqdm import tqdm as text_tqdm
+from tqdm.auto import tqdm
+
+from evaluation import SOLVE_SCORE, SOLVE_WINDOW, evaluate
+from plotting import plot_learning_curve
+from resume import load_resume, save_resume
+from tennis_sim.environment import make_env
+
+CHECK_MATCHES = 100  # a check: two consecutive rallies in each of 100 fresh matches
+CHECK_SEED_OFFSET = 2000  # of seed SEED + 2000, used nowhere else
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """When training stops and what it does on the way (the notebook's parameters)."""
+
+    episodes: int = 0  # stop after this many episodes (0: no limit)
+    minutes: float = 6.0  # or after this much training time
+    stop_at_ceiling: bool = True  # or once solved and a check keeps every rally to the step limit
+    stop_average: float = 0.0  # or when the 100-episode average reaches this (0: off)
+    check_every: int = 10  # learning steps between deterministic checks (0: none)
+    check_from: float = 0.5  # checks begin at this 100-episode average
+    resume_every: int = 20  # learning steps between resume files (0: none)
+    progress: str = "bar"  # "bar": a tqdm bar and a live curve; "lines": text lines for terminal logs
+
+
+def rank(check: dict) -> tuple:
+    """Rallies at the ceiling first, then the average."""
+    return check["ceiling"], check["average"]
+
+
+class TrainingRun:
+    """Scores, checks, checkpoints, progress and resume files of one training run in `out`."""
+
+    def __init__(self, agent, env, out: Path, seed: int, limits: RunLimits, practice: int = 0,
+                 can_check: bool = True) -> None:  # fmt: skip
+        self.agent, self.env, self.out, self.seed, self.limits = agent, env, Path(out), seed, limits
+        self.brain = env.brain_names[0]
+        (self.out / "runs").mkdir(parents=True, exist_ok=True)
+        self.resume_file = self.out / "checkpoints" / "resume.pt"  # lives until the notebook has finished
+        self.progress_file = self.out / "runs" / "progress.jsonl"  # one line per learning step
+        self.can_resume = limits.resume_every > 0 and hasattr(agent, "training_state") and hasattr(env, "core")
+        self.checking = limits.check_every > 0 and can_check
+        states = env.reset(train_mode=True)[self.brain].vector_observations  # (2E, 24)
+        self.E = len(states) // 2  # matches, the practice ones last
+        self.scored = self.E - practice
+        self.scores, self.seconds, self.env_steps, self.checks = [], [], [], []  # per episode; per check
+        self.match_scores = np.zeros((self.scored, 2))  # running sums of each racket in each scored match
+        self.solved_at, self.ceiling_at, self.steps, elapsed, self.last_metrics = None, None, 0, 0.0, {}
+        if self.can_resume and self.resume_file.is_file():  # an interrupted run: continue it
+            loop = load_resume(self.resume_file, agent, env)
+            self.scores, self.seconds, self.env_steps = loop["scores"], loop["seconds"], loop["env_steps"]
+            self.match_scores, self.solved_at, self.steps = loop["match_scores"], loop["solved_at"], loop["steps"]
+            elapsed, states, self.checks, self.ceiling_at = loop["elapsed"], loop["states"], loop["checks"], loop["ceiling_at"]
+            print(f"Resumed from {self.resume_file}: {len(self.scores)} episodes and {elapsed:.0f} s of training so far")
+            self._keep_progress_lines_up_to(agent.learn_steps)
+        else:
+            self.progress_file.write_text("")
+        self.states = states
+        self.window = deque(self.scores[-SOLVE_WINDOW:], maxlen=SOLVE_WINDOW)
+        lines = limits.progress != "bar"
+        self.bar = (text_tqdm(total=limits.episodes or None, desc="episodes", mininterval=15, file=sys.stdout, ascii=True)
+                    if lines else tqdm(total=limits.episodes or None, desc="episodes", mininterval=1))  # fmt: skip
+        self.live = None if lines else display(plt.figure(), display_id=True)  # the curve, redrawn in place
+        plt.close("all")
+        self.start = time.time() - elapsed
+
+    def _keep_progress_lines_up_to(self, learn_steps: int) -> None:
+        """Drop the lines written after the resume file; a line cut by the interruption is dropped too."""
+        kept = []
+        for line in self.progress_file.read_text().splitlines() if self.progress_file.is_file() else []:
+            try:
+                if json.loads(line)["learn_steps"] <= learn_steps:
+                    kept.append(line)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                break  # the partial last line of a killed run
+        self.progress_file.write_text("".join(line + "\n" for line in kept))
+
+    @property
+    def average(self) -> float:
+        return float(np.mean(self.window)) if self.window else 0.0
+
+    def keep_going(self) -> bool:
+        lim = self.limits
+        return ((not lim.episodes or len(self.scores) < lim.episodes) and time.time() - self.start < 60 * lim.minutes
+                and not (lim.stop_average and len(self.window) == SOLVE_WINDOW and self.average >= lim.stop_average)
+                and not (lim.stop_at_ceiling and self.ceiling_at is not None and self.solved_at is not None))  # fmt: skip
+
+    def record(self, rewards: list, dones: list) -> None:
+        """Add one decision's rewards (2E,) to the running sums; score the rallies that ended (practice ones not)."""
+        self.steps += 1
+        self.match_scores += np.reshape(rewards, (self.E, 2))[: self.scored]
+        for k in np.flatnonzero(np.reshape(dones, (self.E, 2))[: self.scored, 0]):
+            self.scores.append(float(self.match_scores[k].max()))
+            self.window.append(self.scores[-1])
+            self.seconds.append(time.time() - self.start)
+            self.env_steps.append(self.steps * self.E)
+            self.match_scores[k] = 0.0
+            if self.solved_at is None and len(self.window) == SOLVE_WINDOW and self.average >= SOLVE_SCORE:
+                self.solved_at = len(self.scores)
+                self.agent.save(self.out / "checkpoints" / "solved")
+                self.bar.write(f"Environment solved in {self.solved_at} episodes ({self.env_steps[-1]} match steps, "
+                               f"{self.seconds[-1]:.0f} s): 100-episode average {self.average:.3f}")  # fmt: skip
+
+    def after_learning(self, metrics: dict, states: np.ndarray) -> None:
+        """Check, keep the best policy, write progress and resume files, redraw: once per learning step."""
+        agent, lim = self.agent, self.limits
+        self.last_metrics, self.states = metrics, states
+        if self.checking and agent.learn_steps % lim.check_every == 0 and (self.checks or self.average >= lim.check_from):
+            self._check()
+        line = dict(learn_steps=agent.learn_steps, episodes=len(self.scores), env_steps=self.steps * self.E,
+                    seconds=time.time() - self.start, avg100=self.average, solved_at=self.solved_at,
+                    check=self.checks[-1]["average"] if self.checks else None,
+                    ceiling_seconds=self.ceiling_at["seconds"] if self.ceiling_at else None)  # fmt: skip
+        with self.progress_file.open("a") as f:
+            f.write(json.dumps(line) + "\n")
+        self.bar.n = len(self.scores)
+        self.bar.set_postfix(avg100=f"{self.average:.3f}", best=f"{max(self.window, default=0):.2f}",
+                             learn_steps=agent.learn_steps, refresh=False,
+                             check=f"{self.checks[-1]['average']:.2f}" if self.checks else "-")  # fmt: skip
+        self.bar.update(0)
+        if self.live is not None and agent.learn_steps % 10 == 0:
+            fig = plot_learning_curve(self.scores, self.solved_at, title=f"training: {len(self.scores)} episodes")
+            self.live.update(fig)
+            plt.close(fig)
+        if self.can_resume and agent.learn_steps % lim.resume_every == 0:
+            self._save_resume()
+
+    def _check(self) -> None:
+        """The mean action plays two rallies in each of 100 fresh matches (as in the evaluation, a rally after one that
+        reached the step limit begins with the ball in flight). A check costs seconds: none before `check_from`."""
+        agent = self.agent
+        env = make_env(num_matches=CHECK_MATCHES, seed=self.seed + CHECK_SEED_OFFSET)
+        check = evaluate(lambda s: agent.act(s, deterministic=True), env, 2)
+        self.checks.append(dict(learn_steps=agent.learn_steps, episodes=len(self.scores), seconds=time.time() - self.start,
+                                average=float(check.scores.mean()), ceiling=int(check.full_length.sum())))  # fmt: skip
+        if rank(self.checks[-1]) >= max(map(rank, self.checks)):
+            agent.save(self.out / "checkpoints")  # the best policy so far is the one that is kept
+        if self.ceiling_at is None and check.full_length.all():
+            self.ceiling_at = self.checks[-1]
+            self.bar.write(f"All {len(check.scores)} check rallies at the ceiling after {self.ceiling_at['seconds']:.0f} s "
+                           f"({len(self.scores)} episodes): {check.summary()}")  # fmt: skip
+
+    def _save_resume(self) -> None:
+        save_resume(self.resume_file, self.agent, self.env, dict(
+            scores=self.scores, seconds=self.seconds, env_steps=self.env_steps, match_scores=self.match_scores,
+            solved_at=self.solved_at, steps=self.steps, elapsed=time.time() - self.start, states=self.states,
+            checks=self.checks, ceiling_at=self.ceiling_at))  # fmt: skip
+
+    def finish(self, config: object, states: np.ndarray) -> dict:
+        """Close the bar, keep the last policy if no check chose one, save the end of training for a rerun, and return
+        the run's history (what runs/history.json holds)."""
+        self.bar.close()
+        if not self.checks:
+            self.agent.save(self.out / "checkpoints")
+        train_seconds = time.time() - self.start
+        self.states = states  # the loop's last observations, which the simulator's saved state continues from
+        if self.can_resume:  # a rerun after an interruption of the cells below starts from here, not from scratch
+            self._save_resume()
+        history = dict(config=asdict(config), seed=self.seed, scores=self.scores, seconds=self.seconds,
+                       env_steps=self.env_steps, solved_at=self.solved_at, checks=self.checks,
+                       ceiling_at=self.ceiling_at, train_seconds=train_seconds)  # fmt: skip
+        last = self.average if self.window else float("nan")
+        print(f"{len(self.scores)} episodes, {self.steps * self.E} match steps, {self.agent.learn_steps} learning steps "
+              f"in {train_seconds:.0f} s; last 100-episode average {last:.3f}")  # fmt: skip
+        print("last learning step:", {k: round(float(v), 4) if isinstance(v, float) else v
+                                      for k, v in self.last_metrics.items()})  # fmt: skip
+        if self.checks:
+            best = max(reversed(self.checks), key=rank)  # the save keeps the last of equally ranked checks
+            print(f"kept the policy of learning step {best['learn_steps']}: check average {best['average']:.3f}, "
+                  f"{best['ceiling']} of {2 * CHECK_MATCHES} check rallies at the ceiling")  # fmt: skip
+        return history
