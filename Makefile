@@ -12,7 +12,7 @@ UNITY_STAMP := $(UNITY_VENV)/.installed-unityagents
 UNITY_CLIENT_DEPS := grpcio==1.85.3 protobuf==3.20.3 pillow==13.0.0 numpy==1.26.4
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: train test notebook bench solve sweep headless-build
+.PHONY: train test notebook bench solve sweep headless-build evaluate
 
 $(STAMP): requirements.txt
 	python3 -m venv $(VENV)
@@ -34,6 +34,12 @@ $(UNITY_STAMP): requirements.txt pyproject.toml
 	$(UNITY_BIN)/pip install $(PIP_QUIET) --no-deps unityagents==0.4.0
 	$(UNITY_BIN)/pip install $(PIP_QUIET) --no-deps -e .
 	touch $(UNITY_STAMP)
+
+## Evaluate and watch the shipped agent (checkpoints/) without training; writes only runs/evaluate/.
+evaluate: $(STAMP)
+	mkdir -p runs/evaluate
+	TENNIS_TRAIN=0 TENNIS_PROGRESS=lines TENNIS_OUTPUT_DIR=runs/evaluate \
+	    $(BIN)/papermill Tennis.ipynb runs/evaluate/Tennis.ipynb --log-output --no-progress-bar
 
 ## Every test: lint, unit tests (the notebook's resume and the Tune sweep included), the notebook under nbval on a
 ## short training budget (outputs go to a scratch dir), then the real unityagents client against the headless build

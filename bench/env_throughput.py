@@ -3,6 +3,7 @@
 Run: .venv/bin/python bench/env_throughput.py   (goals: >= 3,000,000 /s at E = 2048, < 100 us per decision at E = 1)
 """
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,11 @@ def agent_decisions_per_second(num_matches: int, seconds: float = 2.0) -> tuple[
 
 if __name__ == "__main__":
     print(f"{'matches':>8} {'agent-decisions/s':>18} {'us per env.step':>16}")
+    rows = []
     for E in (1, 16, 256, 2048):
         rate, per_step = agent_decisions_per_second(E)
+        rows.append(dict(matches=E, agent_decisions_per_second=round(rate), us_per_step=round(per_step * 1e6, 1)))
         print(f"{E:>8} {rate:>18,.0f} {per_step * 1e6:>16.1f}")
+    out = Path(__file__).resolve().parents[1] / "results" / "env_throughput.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(dict(command="bench/env_throughput.py", rows=rows), indent=1) + "\n")

@@ -15,6 +15,7 @@ Run: .venv/bin/python bench/evaluate.py runs/solve/default/seed_*/checkpoints [-
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from functools import partial
 from pathlib import Path
@@ -35,11 +36,12 @@ def main() -> None:
     parser.add_argument("--rallies", type=int, default=4, help="consecutive episodes per match")
     parser.add_argument("--seed", type=int, default=5000, help="simulator seed (training used 0-4, checks 2000+)")
     parser.add_argument("--cut-matches", type=int, default=100, help="matches per cut phase (0: no timeouts column)")
+    parser.add_argument("--out", type=Path, help="also write the table as JSON here (e.g. results/evaluate.json)")
     args = parser.parse_args()
     phases = TIMEOUT_CUTS if args.cut_matches else range(0)
     print(f"{args.rallies} consecutive rallies in each of {args.matches} matches of seed {args.seed}, mean action")
     print(f"{'checkpoint':<48} {'average':>8} {'ceiling':>9} {'serves':>9} {'in flight':>10} {'timeouts':>10}")
-    rates = []
+    rates, rows = [], []
     for folder in args.checkpoints:
         play = partial(HAPPOAgent.load(folder).act, deterministic=True)  # the mean action
         result = evaluate(play, make_env(num_matches=args.matches, seed=args.seed), args.rallies)
@@ -49,11 +51,20 @@ def main() -> None:
         recovered, cut = np.sum(cuts, axis=0, dtype=int) if cuts else (0, 0)
         rates.append((serve_full / serves if serves else np.nan, flight_full / flights if flights else np.nan,
                       recovered / cut if cut else np.nan))  # fmt: skip
+        rows.append(dict(checkpoint=str(folder), average=float(result.scores.mean()), ceiling=int(result.full_length.sum()),
+                         episodes=len(result.scores), serves_at_ceiling=serve_full, serves=serves,
+                         in_flight_at_ceiling=flight_full, in_flight=flights, cuts_recovered=int(recovered), cuts=int(cut)))
         print(f"{str(folder):<48} {result.scores.mean():>8.3f} {result.full_length.sum():>4}/{len(result.scores):<4} "
               f"{serve_full:>4}/{serves:<4} {flight_full:>4}/{flights:<5} {recovered:>4}/{cut:<5}", flush=True)
     serve, flight, timeouts = np.array(rates).T
     print(f"median share at the ceiling: serves {np.nanmedian(serve):.3f}, in flight {np.nanmedian(flight):.3f}"
           + (f", after timeouts at every phase {np.nanmedian(timeouts):.3f}" if args.cut_matches else ""))
+    if args.out:
+        median = dict(serves=float(np.nanmedian(serve)), in_flight=float(np.nanmedian(flight)),
+                      after_timeouts=float(np.nanmedian(timeouts)) if args.cut_matches else None)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(dict(command="bench/evaluate.py " + " ".join(sys.argv[1:]), rows=rows,
+                                            median_share_at_ceiling=median), indent=1) + "\n")  # fmt: skip
 
 
 if __name__ == "__main__":
