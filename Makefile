@@ -26,6 +26,7 @@ $(SWEEP_STAMP): $(STAMP) requirements-sweep.txt
 ## Train HAPPO on the embedded simulator by executing Tennis.ipynb in place: checkpoints/, image/, runs/ and the notebook.
 train: $(STAMP)
 	TENNIS_PROGRESS=lines $(BIN)/papermill Tennis.ipynb Tennis.ipynb --log-output --no-progress-bar
+	$(BIN)/python bench/train_summary.py
 
 $(UNITY_STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(UNITY_VENV)

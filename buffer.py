@@ -31,12 +31,21 @@ class EnvStep(NamedTuple):
 
 def split_env_step(rewards: list, next_states: np.ndarray, dones: list, max_reached: list | None, num_matches: int,
                    num_agents: int = 2, obs_size: int = 24) -> EnvStep:  # fmt: skip
-    """rewards, dones, max_reached: 2E values, rows 2k and 2k+1 for match k (both rackets of a match agree)."""
+    """rewards, dones, max_reached: 2E values, rows 2k and 2k+1 for match k (both rackets of a match agree).
+    Raises ValueError for rewards or next states that are not finite numbers of the right count: one NaN would turn
+    the critic and every later update into NaN."""
     E, A = num_matches, num_agents
     done = np.asarray(dones, dtype=bool).reshape(E, A).any(axis=1)
     timeout = np.zeros(E, dtype=bool) if max_reached is None else np.asarray(max_reached, dtype=bool).reshape(E, A).any(1)
-    return EnvStep(np.asarray(rewards, dtype=np.float32).reshape(E, A),
-                   np.asarray(next_states, dtype=np.float32).reshape(E, A, obs_size), done & ~timeout, done & timeout)
+    with np.errstate(over="ignore"):
+        rewards = np.asarray(rewards, dtype=np.float32)
+        next_states = np.asarray(next_states, dtype=np.float32)
+    if rewards.size != E * A or not np.isfinite(rewards).all():
+        raise ValueError(f"rewards must be {E * A} finite numbers (2 per match), got {rewards.tolist()}")
+    if next_states.size != E * A * obs_size or not np.isfinite(next_states).all():
+        raise ValueError(f"next_states must be ({E * A}, {obs_size}) finite numbers, got shape {next_states.shape}"
+                         f"{'' if not next_states.size else ' with NaN or inf' if not np.isfinite(next_states).all() else ''}")
+    return EnvStep(rewards.reshape(E, A), next_states.reshape(E, A, obs_size), done & ~timeout, done & timeout)
 
 
 def compute_gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, terminated: np.ndarray,

@@ -20,10 +20,30 @@ from torch import nn
 
 from buffer import Minibatch, RolloutBuffer, compute_gae, minibatch_indices, split_env_step
 from checkpoints import config_from_dict, load_checkpoint, save_checkpoint
+from config_checks import (
+    AT_LEAST_ONE,
+    HALF_OPEN_UNIT,
+    LAYERS,
+    NON_NEGATIVE,
+    OPEN_UNIT,
+    POSITIVE,
+    SEED,
+    UNIT,
+    check_config,
+)
 from networks import Actor, Critic, OUNoise, gaussian_log_prob, observations_by_match
 
 NUM_AGENTS, OBS_SIZE, ACTION_SIZE = 2, 24, 2
 CHECKPOINT_FILE = "happo.pt"
+
+
+HAPPO_RULES = dict(
+    num_matches=AT_LEAST_ONE, practice_matches=NON_NEGATIVE, update_every=AT_LEAST_ONE, buffer_steps=AT_LEAST_ONE,
+    minibatch_size=AT_LEAST_ONE, minibatches_per_epoch=NON_NEGATIVE, epochs=AT_LEAST_ONE, actor_lr=POSITIVE,
+    critic_lr=POSITIVE, lr_end_factor=HALF_OPEN_UNIT, lr_decay_iters=AT_LEAST_ONE, gamma=UNIT, gae_lambda=UNIT,
+    clip=OPEN_UNIT, target_kl=NON_NEGATIVE, entropy_coef=NON_NEGATIVE, init_std=POSITIVE, max_grad_norm=NON_NEGATIVE,
+    target_tau=HALF_OPEN_UNIT, critic_hidden=LAYERS, obs_scale=POSITIVE, ou_sigma=NON_NEGATIVE, seed=SEED,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,20 +116,10 @@ class HAPPOConfig:
     """Seed of torch, numpy and the simulator: the same seed gives the same curve."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "num_matches >= 1": self.num_matches >= 1,
-            "practice_matches >= 0": self.practice_matches >= 0,
-            "update_every >= 1": self.update_every >= 1,
-            "buffer_steps >= update_every": self.buffer_steps >= self.update_every,
-            "minibatch_size >= 1": self.minibatch_size >= 1,
-            "epochs >= 1": self.epochs >= 1,
-            "0 < clip < 1": 0 < self.clip < 1,
-            "init_std > 0": self.init_std > 0,
-            "0 <= gamma <= 1 and 0 <= gae_lambda <= 1": 0 <= self.gamma <= 1 and 0 <= self.gae_lambda <= 1,
-        }
-        failed = [rule for rule, ok in checks.items() if not ok]
-        if failed:
-            raise ValueError(f"invalid HAPPOConfig ({', '.join(failed)}): {self}")
+        check_config(self, HAPPO_RULES)
+        if self.buffer_steps % self.update_every:  # the buffer drops update_every steps at a time
+            raise ValueError(f"invalid HAPPOConfig: buffer_steps={self.buffer_steps} must be a multiple of "
+                             f"update_every={self.update_every}")  # fmt: skip
 
     @classmethod
     def seed_design(cls, **overrides: object) -> HAPPOConfig:
@@ -201,11 +211,11 @@ class HAPPOAgent:
             std = torch.stack([actor.std() for actor in self.actors]).numpy()[None]  # (1, A, 2)
             noise = torch.randn(mean.shape, generator=self.torch_rng).numpy()  # (E, A, 2)
         actions = mean + std * noise  # as sampled
-        log_probs = gaussian_log_prob(actions, mean, std)  # (E, A)
         if self.config.ou_sigma > 0:
             if self.noise is None or self.noise.shape != actions.shape:
                 self.noise = OUNoise(actions.shape, self.rng, sigma=self.config.ou_sigma)
             actions = actions + self.noise.sample().astype(np.float32)
+        log_probs = gaussian_log_prob(actions, mean, std)  # (E, A), of the action stored, OU noise included
         self._pending = (obs, actions, log_probs)
         return np.clip(actions, -1.0, 1.0).reshape(-1, ACTION_SIZE).astype(np.float64)
 
@@ -284,23 +294,31 @@ class HAPPOAgent:
         return batch, {"explained_variance": float(explained)}
 
     def learn(self) -> dict:
-        """One HAPPO learning step on the buffer: actors in a random order, weighted by M, then the critic."""
+        """One HAPPO learning step on the buffer: actors in a random order, weighted by M, then the critic.
+
+        M for an agent's turn is the product, over the other agents already updated in this learning step, of
+        pi_new / pi_behaviour of their stored actions (HARL). With a new order at every epoch (the design's
+        order_per_epoch) an agent's later turns so see every change the others made since the data was collected."""
         cfg = self.config
         batch, metrics = self._rollout_batch()
         n = batch.advantages.shape[0]
         rounds, epochs = (cfg.epochs, 1) if cfg.order_per_epoch else (1, cfg.epochs)
+        behaviour = [self._log_prob(k, batch.obs, batch.actions) for k in range(NUM_AGENTS)]  # (B,) each, unchanged yet
+        updated: list[int] = []  # agents updated so far in this learning step
         for _ in range(rounds):
             order = self.rng.permutation(NUM_AGENTS) if cfg.sequential_update else np.arange(NUM_AGENTS)
-            factor = torch.ones(n)  # M for the first agent of the order
             for position, agent in enumerate(order):
-                before = self._log_prob(agent, batch.obs, batch.actions)
+                factor = torch.ones(n)  # Eq. 10: no grad, never clipped; 1 for the first agent and for MAPPO
+                for other in updated if cfg.sequential_update else []:
+                    if other != agent:
+                        factor = factor * torch.exp(self._log_prob(other, batch.obs, batch.actions) - behaviour[other])
                 stats = self._update_actor(agent, batch._replace(factor=factor), epochs)
                 metrics.update({f"{key}_{agent}": value for key, value in stats.items()})
                 if position == 1:
                     metrics.update(factor_mean=float(factor.mean()), factor_min=float(factor.min()),
                                    factor_max=float(factor.max()))  # fmt: skip
-                if cfg.sequential_update:  # Eq. 10: M *= pi_new / pi_old of the agent just updated; no grad, no clip
-                    factor = factor * torch.exp(self._log_prob(agent, batch.obs, batch.actions) - before)
+                if agent not in updated:
+                    updated.append(agent)
             metrics["order"] = [int(a) for a in order]
         metrics.update(self._update_critic(batch, cfg.epochs))
         for scheduler in self.schedulers:
@@ -405,7 +423,7 @@ class HAPPOAgent:
     def load(cls, directory: str | os.PathLike, **overrides: object) -> HAPPOAgent:
         """An agent with the weights and config saved in `directory` (config fields can be overridden)."""
         state, saved = load_checkpoint(directory, CHECKPOINT_FILE)
-        agent = cls(replace(config_from_dict(HAPPOConfig, saved), **overrides))
+        agent = cls(replace(config_from_dict(HAPPOConfig, saved, Path(directory) / CHECKPOINT_FILE), **overrides))
         try:
             for k, actor in enumerate(agent.actors):
                 actor.load_state_dict(state[f"actor_{k}"])

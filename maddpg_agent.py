@@ -18,6 +18,7 @@ from torch import nn
 
 from buffer import split_env_step
 from checkpoints import config_from_dict, load_checkpoint, save_checkpoint
+from config_checks import AT_LEAST_ONE, HALF_OPEN_UNIT, LAYERS, NON_NEGATIVE, POSITIVE, SEED, UNIT, check_config
 from networks import Actor, Critic, OUNoise, observations_by_match
 from replay_buffer import ReplayBatch, ReplayBuffer
 
@@ -59,6 +60,16 @@ class MADDPGConfig:
     """Gradient-norm clip of the critics."""
     seed: int = 0
     """Seed of torch and numpy."""
+
+    def __post_init__(self) -> None:
+        check_config(self, MADDPG_RULES)
+
+
+MADDPG_RULES = dict(
+    num_matches=AT_LEAST_ONE, buffer_size=AT_LEAST_ONE, batch_size=AT_LEAST_ONE, update_every=AT_LEAST_ONE, gamma=UNIT,
+    tau=HALF_OPEN_UNIT, actor_lr=POSITIVE, critic_lr=POSITIVE, critic_hidden=LAYERS, ou_theta=NON_NEGATIVE,
+    ou_sigma=NON_NEGATIVE, noise_decay=HALF_OPEN_UNIT, noise_min=UNIT, max_grad_norm=NON_NEGATIVE, seed=SEED,
+)  # fmt: skip
 
 
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
@@ -111,8 +122,12 @@ class MADDPGAgent:
         obs = np.asarray(states, dtype=np.float32).reshape(-1, NUM_AGENTS, OBS_SIZE)
         E = obs.shape[0]
         step = split_env_step(rewards, next_states, dones, max_reached, E, NUM_AGENTS, OBS_SIZE)
-        self.memory.add(obs, np.asarray(actions, dtype=np.float32).reshape(E, NUM_AGENTS, ACTION_SIZE), step.rewards,
-                        step.next_obs, step.terminated.astype(np.float32))  # fmt: skip
+        # A timed-out step's next observation is already the next point's first (the environment resets itself), so
+        # its bootstrap would come from the wrong state: such transitions are not stored (1 in 1,001 decisions).
+        keep = ~step.truncated  # (E,)
+        if keep.any():
+            self.memory.add(obs[keep], np.asarray(actions, dtype=np.float32).reshape(E, NUM_AGENTS, ACTION_SIZE)[keep],
+                            step.rewards[keep], step.next_obs[keep], step.terminated[keep].astype(np.float32))  # fmt: skip
         done = step.terminated | step.truncated  # (E,)
         if self.noise is not None and done.any():
             self.noise.state[done] = self.noise.mu
@@ -162,7 +177,7 @@ class MADDPGAgent:
     @classmethod
     def load(cls, directory: str | os.PathLike, **overrides: object) -> MADDPGAgent:
         state, saved = load_checkpoint(directory, CHECKPOINT_FILE)
-        agent = cls(replace(config_from_dict(MADDPGConfig, saved), **overrides))
+        agent = cls(replace(config_from_dict(MADDPGConfig, saved, Path(directory) / CHECKPOINT_FILE), **overrides))
         try:
             for k in range(NUM_AGENTS):
                 agent.actors[k].load_state_dict(state[f"actor_{k}"])

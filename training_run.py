@@ -8,7 +8,9 @@ bar and the live curve. A run interrupted at any moment continues from its resum
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sys
 import time
 from collections import deque
@@ -44,6 +46,32 @@ class RunLimits:
     progress: str = "bar"  # "bar": a tqdm bar and a live curve; "lines": text lines for terminal logs
 
 
+_HELD_LOCKS: dict[Path, object] = {}  # output folders this process has locked (a cell run twice keeps its lock)
+
+
+def lock_output_dir(out: Path) -> None:
+    """Hold an exclusive lock on `out` for the life of this process, or fail at once naming the folder: two runs
+    writing one folder mix their progress lines, resume from each other's files and overwrite each other's
+    checkpoints. The operating system releases the lock when the process ends, however it ends."""
+    out = out.resolve()
+    if out in _HELD_LOCKS:
+        return
+    handle = open(out / ".training.lock", "a+")  # noqa: SIM115 -- held open until the process ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RuntimeError(f"{out} is in use by another training run ({holder}); wait for it to end, or set "
+                           "TENNIS_OUTPUT_DIR to another folder") from None  # fmt: skip
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    _HELD_LOCKS[out] = handle
+
+
 def rank(check: dict) -> tuple:
     """Rallies at the ceiling first, then the average."""
     return check["ceiling"], check["average"]
@@ -57,6 +85,7 @@ class TrainingRun:
         self.agent, self.env, self.out, self.seed, self.limits = agent, env, Path(out), seed, limits
         self.brain = env.brain_names[0]
         (self.out / "runs").mkdir(parents=True, exist_ok=True)
+        lock_output_dir(self.out)
         self.resume_file = self.out / "checkpoints" / "resume.pt"  # lives until the notebook has finished
         self.progress_file = self.out / "runs" / "progress.jsonl"  # one line per learning step
         self.can_resume = limits.resume_every > 0 and hasattr(agent, "training_state") and hasattr(env, "core")

@@ -24,6 +24,8 @@ def agent_decisions_per_second(num_matches: int, seconds: float = 2.0) -> tuple[
     while time.perf_counter() - start < seconds:
         for a in actions[:16]:
             env.step(a)
+            if env.global_done:  # the academy's limit, every 5,000 decisions
+                env.reset()
         steps += 16
     elapsed = time.perf_counter() - start
     return 2 * num_matches * steps / elapsed, elapsed / steps

@@ -88,14 +88,19 @@ class BrainInfo:
     previous_text_actions: list = field(default_factory=list)
 
 
-def flatten_actions(vector_action: object, n_agents: int, brain_name: str = BRAIN_NAME) -> list[float]:
-    """The action layouts unityagents 0.4 accepts, as one flat list of n_agents * 2 floats.
+def flatten_actions(vector_action: object, n_agents: int, brain_name: str = BRAIN_NAME) -> list[float] | np.ndarray:
+    """The action layouts unityagents 0.4 accepts, as n_agents * 2 floats in a row.
 
     Its rule: a number stands for a list of one; an array becomes nested lists; a list whose first item is an array,
     then one whose first item is a list, is joined one level; every item must then convert with float(); the count
     must be n_agents * 2. So (4,), (1, 4), (2, 2) and a list of two (1, 2) arrays are accepted, (2, 1, 2) is not.
     """
     arr = vector_action
+    if isinstance(arr, np.ndarray) and arr.ndim in (1, 2) and arr.dtype.kind in "fiu":  # the common case, at once
+        if arr.size != n_agents * ACTION_SIZE:
+            arr = arr.reshape(-1).tolist()  # the mismatch message below
+        else:
+            return arr.reshape(-1).astype(np.float64)
     if isinstance(arr, (int, float, np.int_, np.float64)):
         arr = [float(arr)]
     if isinstance(arr, np.ndarray):
@@ -179,7 +184,7 @@ class TennisEnvironment:
                 local_done=np.repeat(done, 2).tolist(),
                 max_reached=np.repeat(max_reached, 2).tolist(),
                 agents=list(self._agent_ids),
-                previous_vector_actions=self.core.last_actions.reshape(n, -1).astype(np.float32).astype(np.float64),
+                previous_vector_actions=self.core.last_actions.reshape(n, -1).copy(),  # float32 values already
                 text_observations=[""] * n,
                 previous_text_actions=[""] * n,
             )

@@ -50,7 +50,16 @@ class TennisParallelEnv(ParallelEnv):
         missing = set(self.agents) - set(actions)
         if missing:
             raise ValueError(f"actions missing for {sorted(missing)}; expected one (2,) array per agent")
-        joint = np.stack([np.asarray(actions[a], dtype=np.float64).reshape(-1) for a in self.possible_agents])[None]
+        rows = []
+        for a in self.possible_agents:
+            try:
+                row = np.asarray(actions[a], dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"the action of {a} is not numbers: {actions[a]!r} ({err})") from None
+            if row.shape != (ACTION_SIZE,) or not np.isfinite(row).all():
+                raise ValueError(f"the action of {a} must be {ACTION_SIZE} finite numbers, got {actions[a]!r}")
+            rows.append(row)
+        joint = np.stack(rows)[None]
         obs, reward, done, max_reached = self._core.step(joint)
         self._obs = obs
         truncated, terminated = bool(max_reached[0]), bool(done[0] and not max_reached[0])

@@ -87,12 +87,33 @@ def test_agent_order_varies_across_learning_steps_and_mappo_fixes_it_with_factor
     assert all(torch.all(t["factor"] == 1.0) for t in turns)
 
 
-def test_design_config_permutes_the_order_at_every_epoch():
+def test_with_a_new_order_every_epoch_m_covers_every_other_agent_updated_since_the_data_was_collected():
+    """Known answer, by hand from the stored behaviour log-probabilities: at every turn of the design's
+    order_per_epoch mode, M = product over the other agents updated earlier in this learning step of
+    pi_current(a) / pi_behaviour(a); 1 only while no other agent has been updated."""
     cfg = HAPPOConfig.seed_design(num_matches=2, update_every=8, buffer_steps=16, minibatch_size=8, critic_hidden=(16,))
     agent = HAPPOAgent(cfg)
     turns = fill_and_capture(agent, TennisEnvironment(num_matches=2, seed=0))
     assert len(turns) == 2 * cfg.epochs
-    assert all(torch.all(t["factor"] == 1.0) for t in turns[::2])
+    updated = set()
+    for t, turn in enumerate(turns):
+        k, stored = turn["agent"], turn["batch"].old_log_prob
+        expected = torch.ones(stored.shape[0], dtype=torch.float64)
+        for j in updated - {k}:
+            expected *= torch.exp(turn["lp_before"][j].double() - stored[:, j].double())
+        assert torch.allclose(turn["factor"].double(), expected, rtol=1e-4), f"turn {t}"
+        assert bool(torch.any(turn["factor"] != 1.0)) == bool(updated - {k}), f"turn {t}: M is live once another moved"
+        updated.add(k)
+
+
+def test_ou_noise_is_inside_the_stored_log_probability():
+    agent = HAPPOAgent(HAPPOConfig(**SMALL, ou_sigma=0.3))
+    states = TennisEnvironment(num_matches=4, seed=0).reset()[BRAIN_NAME].vector_observations
+    agent.act(states)
+    obs, actions, log_probs = agent._pending
+    for k in range(2):
+        expected = agent._log_prob(k, torch.from_numpy(obs * np.float32(0.1)), torch.from_numpy(actions))
+        assert np.allclose(log_probs[:, k], expected.numpy(), atol=1e-4)
 
 
 def test_linear_lr_reaches_its_end_factor():
@@ -158,13 +179,14 @@ def test_bad_checkpoints_give_clear_errors(tmp_path):
     HAPPOAgent(HAPPOConfig(**SMALL)).save(tmp_path)
     state = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
     state["actor_0"]["body.0.weight"] = torch.zeros(128, 30)  # an actor for another observation size
+    state.pop("weights_sha256")  # as if written so on purpose, not damaged
     torch.save(state, tmp_path / CHECKPOINT_FILE)
     with pytest.raises(ValueError, match=f"{CHECKPOINT_FILE}.*does not fit"):
         HAPPOAgent.load(tmp_path)
 
 
 def test_invalid_config_names_the_broken_rule():
-    with pytest.raises(ValueError, match="buffer_steps >= update_every"):
+    with pytest.raises(ValueError, match="buffer_steps=32 must be a multiple of update_every=64"):
         HAPPOConfig(update_every=64, buffer_steps=32)
     with pytest.raises(ValueError, match="unknown config"):
         HAPPOConfig.named("ppo")

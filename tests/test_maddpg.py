@@ -68,3 +68,10 @@ def test_maddpg_runs_through_the_course_api_and_round_trips(tmp_path):
     agent.save(tmp_path)
     loaded = MADDPGAgent.load(tmp_path)
     assert np.array_equal(agent.act(states, deterministic=True), loaded.act(states, deterministic=True))
+
+
+def test_a_timed_out_step_is_not_stored_with_the_next_points_observation():
+    agent = MADDPGAgent(MADDPGConfig(num_matches=2, batch_size=4, critic_hidden=(8,)))
+    states = np.zeros((4, 24))
+    agent.step(states, np.zeros((4, 2)), [0.0] * 4, np.ones((4, 24)), [False, False, True, True], [False, False, True, True])
+    assert len(agent.memory) == 1 and np.all(agent.memory.next_obs[0] == 1.0) and agent.memory.terminated[0] == 0.0

@@ -26,3 +26,12 @@ def test_state_joins_both_observations_and_a_rally_ends_for_both():
         if not env.agents:
             break
     assert all(terms.values()) and not any(truncs.values()) and sorted(rewards.values())[0] == pytest.approx(-0.01)
+
+
+@pytest.mark.parametrize(("action", "says"), [(np.array([0.0, np.nan]), "finite"), (np.zeros(3), "2 finite"),
+                                              ("left", "not numbers")])  # fmt: skip
+def test_a_bad_action_names_its_agent(action, says):
+    env = TennisParallelEnv(seed=1)
+    env.reset(seed=1)
+    with pytest.raises(ValueError, match=f"action of player_1 .*{says}"):
+        env.step({"player_0": np.zeros(2), "player_1": action})

@@ -33,3 +33,18 @@ def test_the_shipped_agent_plays_across_the_academy_limit_through_unityagents(tm
     # each rally at the ceiling lasts 1,001 decisions: 5 of them cross the 5,000th decision, so the loop has reset
     assert len(evaluation["scores"]) == 6 and evaluation["ceiling"] >= 5
     assert not (tmp_path / "runs" / "history.json").exists(), "an evaluation-only run writes no training history"
+
+
+def test_pip_installs_the_simulator_and_the_build_command_without_the_course_files(tmp_path):
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                           str(ROOT)], capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    installed = {p.name for p in target.iterdir()}
+    assert "tennis_sim" in installed and not installed & {"buffer.py", "networks.py", "checkpoints.py", "happo_agent.py"}
+    assert (target / "bin" / "tennis-headless-build").is_file()
+    env = dict(os.environ, PYTHONPATH=str(target))
+    launcher = subprocess.run([sys.executable, "-m", "tennis_sim.headless_build", "--write", str(tmp_path / "T")],
+                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert launcher.returncode == 0, launcher.stderr
+    assert str(target) in (tmp_path / "T" / "Tennis.x86_64").read_text()  # the installed package, not this folder

@@ -120,6 +120,42 @@ def check_a_course_loop_and_the_academy_limit_are_bit_identical_through_grpc(bui
         remote.close()
 
 
+LAYOUTS = {  # what course code sends; each is accepted by both paths with the same result, or refused by both
+    "(2, 2)": np.full((2, 2), 0.3), "(1, 4)": np.full((1, 4), 0.3), "(4,)": np.full(4, 0.3),
+    "float32 (2, 2)": np.full((2, 2), 0.3, dtype=np.float32), "int (2, 2)": np.ones((2, 2), dtype=int),
+    "list of (1, 2) arrays": [np.full((1, 2), 0.3), np.full((1, 2), -0.3)], "list of lists": [[0.1, 0.2], [0.3, 0.4]],
+    "flat list": [0.1, 0.2, 0.3, 0.4], "dict": {BRAIN_NAME: np.full((2, 2), 0.3)}, "None": None, "empty dict": {},
+    "(2, 1, 2)": np.zeros((2, 1, 2)), "(3,)": np.zeros(3), "scalar": 0.5, "tuple": (0.1, 0.2, 0.3, 0.4),
+    "other brain": {"PlayerBrain": np.zeros((2, 2))}, "strings": ["0.1", "0.2", "0.3", "x"],
+}
+
+
+def test_the_same_action_layouts_are_accepted_and_refused(build_dir, port):
+    in_fresh_client(check_the_same_action_layouts_are_accepted_and_refused, build_dir, port)
+
+
+def check_the_same_action_layouts_are_accepted_and_refused(build_dir, port):
+    remote = open_build(build_dir, port, seed=2)
+    try:
+        direct = TennisEnvironment(seed=2)
+        same(direct.reset()[BRAIN_NAME], remote.reset()[BRAIN_NAME], "reset")
+        for name, actions in LAYOUTS.items():
+            outcomes = []
+            for env in (direct, remote):
+                try:
+                    outcomes.append(env.step(actions)[BRAIN_NAME])
+                except Exception as err:  # noqa: BLE001 -- unityagents raises bare Python errors for some layouts
+                    outcomes.append(err)
+            refused = [isinstance(o, Exception) for o in outcomes]
+            assert refused[0] == refused[1], f"{name}: direct {outcomes[0]!r}, unityagents {outcomes[1]!r}"
+            if not refused[0]:
+                same(outcomes[0], outcomes[1], name)
+            else:
+                assert isinstance(outcomes[0], UnityActionException), f"{name}: {outcomes[0]!r}"
+    finally:
+        remote.close()
+
+
 def test_a_build_with_several_arenas_is_several_matches(build_dir, port):
     in_fresh_client(check_a_build_with_several_arenas_is_several_matches, build_dir, port)
 

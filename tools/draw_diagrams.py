@@ -49,7 +49,7 @@ def sequential_update() -> None:
         ("rollout:\nE matches x T steps,\nteam reward,\nGAE advantage A", "#eeeeee"),
         ("draw a random\norder (i1, i2)\nof the rackets", "#fde2c8"),
         ("update actor i1\non its clipped\nsurrogate, M = 1", "#d6e9f8"),
-        ("M = new / old\nprobability of i1,\nper sample,\nno gradient, no clip", "#fff3b0"),
+        ("M = new / old\nprobability of i1's\nactions, per sample,\nno gradient, no clip", "#fff3b0"),
         ("update actor i2\non M x its clipped\nsurrogate", "#d9f2d0"),
         ("update the\ncritic on\nthe returns", "#eeeeee"),
     ]
@@ -60,7 +60,10 @@ def sequential_update() -> None:
         if k:
             arrow(ax, x - gap, 1.3, x, 1.3)
     ax.text(6, 2.35, "One HAPPO learning step: the sequential update", ha="center", fontsize=13)
-    fig.savefig(IMAGE / "sequential_update.png", dpi=120, bbox_inches="tight")
+    ax.set_position((0, 0, 1, 1))
+    ax.set_ylim(0.5, 2.6)  # the boxes and the title, no empty band below
+    fig.set_size_inches(12, 2.1)
+    fig.savefig(IMAGE / "sequential_update.png", dpi=120, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
 
 
@@ -70,20 +73,21 @@ for every learning step:
     play E matches for T decisions with both actors; store obs, actions, log pi_old, rewards, done
     V(s) and V(s') from the critic (or its target copy); team reward r = r_right + r_left
     A_hat, returns = GAE(r, V, gamma, lambda)          # termination cuts, truncation bootstraps
-    order = random permutation of the 2 rackets;  M = 1 for every sample
+    order = random permutation of the 2 rackets
     for racket i in order:
+        M = product over rackets j updated before i of pi_j(a_j | o_j) / pi_j,old(a_j | o_j)
+                                                       # per sample; 1 for the first; detached, never clipped
         for each epoch, for each minibatch:
             r_i = pi_i(a_i | o_i) / pi_i,old(a_i | o_i)
             loss = - mean( M * min(r_i * A_hat, clip(r_i, 1 - eps, 1 + eps) * A_hat) )
             Adam step on actor i (gradient-norm clip); stop early if KL > target_kl
-        M = M * pi_i,new(a_i | o_i) / pi_i,before(a_i | o_i)     # detached, never clipped
     fit the critic to the returns (value normalisation); LinearLR schedulers step"""
 
 
 def pseudocode() -> None:
-    fig, ax = blank(11, 4.2)
-    ax.text(0.1, 4.0, PSEUDOCODE, family="monospace", fontsize=10, va="top")
-    fig.savefig(IMAGE / "pseudocode.png", dpi=120, bbox_inches="tight")
+    fig = plt.figure(figsize=(11, 3.6))  # no axes: the tight box is the text's own
+    fig.text(0.0, 1.0, PSEUDOCODE, family="monospace", fontsize=10, va="top")
+    fig.savefig(IMAGE / "pseudocode.png", dpi=120, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
 
 

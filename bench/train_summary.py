@@ -1,0 +1,34 @@
+"""The numbers of one training run (runs/history.json of `make train`) as a small JSON file: results/train.json.
+
+Run: .venv/bin/python bench/train_summary.py [runs/history.json] [--out results/train.json]   (make train runs it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from solve import summarise  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("history", nargs="?", type=Path, default=ROOT / "runs" / "history.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "train.json")
+    args = parser.parse_args()
+    history = json.loads(args.history.read_text())
+    row = summarise(history["seed"], history)
+    evaluation = history["evaluation"]
+    row.update(solved_at=history["solved_at"], eval_serves=sum(not f for f in evaluation["in_flight"]),
+               ceiling_check=history["ceiling_at"], episodes_trained=len(history["scores"]))  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(dict(command="make train", config=history["config"], **row), indent=1) + "\n")
+    print(json.dumps(row, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The numbers that README.md and Report.md quote are those of the committed outputs in results/, so a table left
+behind by a rerun fails here. Each entry: (document, the exact text it must contain, built from a results file)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(name: str) -> dict:
+    return json.loads((ROOT / "results" / name).read_text())
+
+
+def spread(rows: list[dict], key: str, fmt: str) -> str:
+    """'median (min-max)' of a column over the seeds that have a value."""
+    values = sorted(r[key] for r in rows if r[key] is not None)
+    mid = values[len(values) // 2]  # five seeds: the middle one is the median
+    return f"{mid:{fmt}} ({values[0]:{fmt}}-{values[-1]:{fmt}})"
+
+
+def quoted() -> list[tuple[str, str]]:
+    train, solve, bridge = load("train.json"), load("solve_default.json"), load("unity_bridge.json")
+    throughput, evaluation = load("env_throughput.json"), load("evaluate_default.json")
+    rows = solve["rows"]
+    solved = sum(r["episodes"] is not None for r in rows)
+    at_ceiling = sum(r["ceiling_seconds"] is not None for r in rows)
+    full_eval = sum(r["eval_ceiling"] == r["eval_episodes"] for r in rows)
+    one = next(r for r in bridge["rows"] if r["matches"] == 1)
+    many = max(bridge["rows"], key=lambda r: r["matches"])
+    checks = [
+        ("README.md", f"solves the task in {train['episodes']:,} episodes ({train['seconds']:.0f} s of training"),
+        ("README.md", f"all {solved} of {len(rows)} seeds of the benchmark solve (median {solve['median']['seconds']:.1f} s"),
+        ("README.md", f"keeps {train['eval_ceiling']} of {train['eval_episodes']} evaluation rallies in play"),
+        ("README.md", f"| episodes to solve | {train['episodes']:,} | {spread(rows, 'episodes', ',')} |"),
+        ("README.md", f"| match steps to solve | {train['env_steps']:,} | {spread(rows, 'env_steps', ',')} |"),
+        ("README.md", f"| seconds of training to solve | {train['seconds']:.0f} | {spread(rows, 'seconds', '.1f')} |"),
+        ("README.md", f"| {train['ceiling_seconds']:.0f} | {spread(rows, 'ceiling_seconds', '.1f')}, {at_ceiling} of "
+                      f"{len(rows)} seeds |"),
+        ("README.md", f"| {train['eval_ceiling']} | {spread(rows, 'eval_ceiling', 'd')}, 100 of 100 on {full_eval} of "
+                      f"{len(rows)} seeds |"),
+        ("README.md", f"{one['unityagents']:,} decisions per second through `unityagents` against {one['direct']:,}"),
+        ("README.md", f"{many['unityagents']:,} match decisions per second with {many['matches']} arenas"),
+        ("Report.md", f"solved at episode {train['episodes']:,} ({train['env_steps']:,} match steps, "
+                      f"{train['seconds']:.0f} s of training)"),
+        ("Report.md", f"averaged {train['eval_avg']:.3f}, with {train['eval_ceiling']} of {train['eval_episodes']} "
+                      f"episodes at the ceiling ({train['eval_serves']} of {train['eval_serves']} that began with a serve"),
+        ("Report.md", f"{one['unityagents']:,} decisions per second at one match"),
+    ]
+    for r in rows:
+        checks.append(("Report.md", f"| {r['seed']} | {r['episodes']:,} | {r['env_steps']:,} | {r['seconds']:.1f} | "
+                                    f"{r['ceiling_seconds']:.1f} | {r['best']:.2f} | {r['final']:.2f} | "
+                                    f"{r['min_after_solve']:.2f} | {r['eval_avg']:.2f} | {r['eval_ceiling']} | "
+                                    f"{r['fail_serve']} | {r['fail_flight']} |"))  # fmt: skip
+    for r in evaluation["rows"]:
+        checks.append(("Report.md", f"| {r['serves_at_ceiling']} of {r['serves']} | {r['in_flight_at_ceiling']} of "
+                                    f"{r['in_flight']} | {r['cuts_recovered']:,} of {r['cuts']:,} |"))  # fmt: skip
+    for r in throughput["rows"]:
+        checks.append(("README.md", f"| {r['matches']:,} | {r['agent_decisions_per_second']:,} | {r['us_per_step']} |"))
+    return checks
+
+
+@pytest.mark.parametrize(("doc", "text"), quoted(), ids=lambda v: v if v.endswith(".md") else v[:60])
+def test_the_docs_quote_the_committed_results(doc, text):
+    flowing = " ".join((ROOT / doc).read_text().split())  # a sentence may wrap anywhere
+    assert " ".join(text.split()) in flowing, f"{doc} should say: {text}"
+
+
+def test_the_readme_recipe_for_unityagents_is_the_one_make_test_runs():
+    makefile = (ROOT / "Makefile").read_text()
+    deps = next(line.split(":=", 1)[1].strip() for line in makefile.splitlines() if line.startswith("UNITY_CLIENT_DEPS"))
+    readme = (ROOT / "README.md").read_text()
+    assert f"pip install {deps}\n" in readme and "pip install --no-deps unityagents==0.4.0\n" in readme
+    assert "$(UNITY_CLIENT_DEPS)" in makefile and "--no-deps unityagents==0.4.0" in makefile
