@@ -334,8 +334,9 @@ class HAPPOAgent:
     def _update_actor(self, agent: int, batch: Minibatch, epochs: int) -> dict:
         """Clipped surrogate of one agent, each sample weighted by batch.factor (M); stops early on target_kl."""
         cfg, actor, optim = self.config, self.actors[agent], self.actor_optims[agent]
-        losses, kls, clipped = [], [], []
+        losses, kls, clipped, epochs_run = [], [], [], 0
         for _ in range(epochs):
+            epochs_run += 1
             for idx in self._minibatches(batch.advantages.shape[0]):
                 dist = actor.distribution(batch.obs[idx, agent])
                 log_ratio = dist.log_prob(batch.actions[idx, agent]) - batch.old_log_prob[idx, agent]
@@ -355,7 +356,7 @@ class HAPPOAgent:
             if cfg.target_kl and kls[-1] > cfg.target_kl:
                 break
         return {"policy_loss": np.mean(losses), "approx_kl": np.mean(kls), "clip_frac": np.mean(clipped),
-                "std": actor.std().mean().item(), "epochs": len(kls)}  # fmt: skip
+                "std": actor.std().mean().item(), "epochs": epochs_run, "gradient_steps": len(kls)}  # fmt: skip
 
     def _update_critic(self, batch: Minibatch, epochs: int) -> dict:
         targets = self.value_norm.normalize(batch.returns) if self.value_norm is not None else batch.returns

@@ -2,8 +2,9 @@
 
 `TrainingRun` keeps the course's episode scores (max over the two rackets of each scored match's rally), notices when
 the task is solved, and after every learning step: checks the mean action in fresh matches, keeps the best checked
-policy as the checkpoint, appends a line to `runs/progress.jsonl`, writes the resume file, and redraws the progress
-bar and the live curve. A run interrupted at any moment continues from its resume file when it is started again.
+policy in the run's own folder (`runs/checkpoints/`), appends a line to `runs/progress.jsonl`, writes the resume file,
+and redraws the progress bar and the live curve. A run interrupted at any moment continues from its resume file when
+it is started again. `keep_the_better` then decides whether the run's agent replaces the one in `checkpoints/`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import sys
 import time
 from collections import deque
@@ -23,6 +25,7 @@ from IPython.display import display
 from tqdm import tqdm as text_tqdm
 from tqdm.auto import tqdm
 
+from checkpoints import write_atomically
 from evaluation import SOLVE_SCORE, SOLVE_WINDOW, evaluate
 from plotting import plot_learning_curve
 from resume import load_resume, save_resume
@@ -86,7 +89,8 @@ class TrainingRun:
         self.brain = env.brain_names[0]
         (self.out / "runs").mkdir(parents=True, exist_ok=True)
         lock_output_dir(self.out)
-        self.resume_file = self.out / "checkpoints" / "resume.pt"  # lives until the notebook has finished
+        self.run_checkpoints = self.out / "runs" / "checkpoints"  # this run's agent; checkpoints/ only if better
+        self.resume_file = self.out / "runs" / "resume.pt"  # lives until the notebook has finished
         self.progress_file = self.out / "runs" / "progress.jsonl"  # one line per learning step
         self.can_resume = limits.resume_every > 0 and hasattr(agent, "training_state") and hasattr(env, "core")
         self.checking = limits.check_every > 0 and can_check
@@ -103,8 +107,9 @@ class TrainingRun:
             elapsed, states, self.checks, self.ceiling_at = loop["elapsed"], loop["states"], loop["checks"], loop["ceiling_at"]
             print(f"Resumed from {self.resume_file}: {len(self.scores)} episodes and {elapsed:.0f} s of training so far")
             self._keep_progress_lines_up_to(agent.learn_steps)
-        else:
+        else:  # a fresh run: nothing of an earlier run's agent may be taken for this one's
             self.progress_file.write_text("")
+            shutil.rmtree(self.run_checkpoints, ignore_errors=True)
         self.states = states
         self.window = deque(self.scores[-SOLVE_WINDOW:], maxlen=SOLVE_WINDOW)
         lines = limits.progress != "bar"
@@ -147,7 +152,7 @@ class TrainingRun:
             self.match_scores[k] = 0.0
             if self.solved_at is None and len(self.window) == SOLVE_WINDOW and self.average >= SOLVE_SCORE:
                 self.solved_at = len(self.scores)
-                self.agent.save(self.out / "checkpoints" / "solved")
+                self.agent.save(self.run_checkpoints / "solved")
                 self.bar.write(f"Environment solved in {self.solved_at} episodes ({self.env_steps[-1]} match steps, "
                                f"{self.seconds[-1]:.0f} s): 100-episode average {self.average:.3f}")  # fmt: skip
 
@@ -184,7 +189,7 @@ class TrainingRun:
         self.checks.append(dict(learn_steps=agent.learn_steps, episodes=len(self.scores), seconds=time.time() - self.start,
                                 average=float(check.scores.mean()), ceiling=int(check.full_length.sum())))  # fmt: skip
         if rank(self.checks[-1]) >= max(map(rank, self.checks)):
-            agent.save(self.out / "checkpoints")  # the best policy so far is the one that is kept
+            agent.save(self.run_checkpoints)  # the best policy so far is the one that is kept
         if self.ceiling_at is None and check.full_length.all():
             self.ceiling_at = self.checks[-1]
             self.bar.write(f"All {len(check.scores)} check rallies at the ceiling after {self.ceiling_at['seconds']:.0f} s "
@@ -201,12 +206,13 @@ class TrainingRun:
         the run's history (what runs/history.json holds)."""
         self.bar.close()
         if not self.checks:
-            self.agent.save(self.out / "checkpoints")
+            self.agent.save(self.run_checkpoints)
         train_seconds = time.time() - self.start
         self.states = states  # the loop's last observations, which the simulator's saved state continues from
         if self.can_resume:  # a rerun after an interruption of the cells below starts from here, not from scratch
             self._save_resume()
-        history = dict(config=asdict(config), seed=self.seed, scores=self.scores, seconds=self.seconds,
+        history = dict(config=asdict(config), seed=self.seed, learn_steps=self.agent.learn_steps, scores=self.scores,
+                       seconds=self.seconds,
                        env_steps=self.env_steps, solved_at=self.solved_at, checks=self.checks,
                        ceiling_at=self.ceiling_at, train_seconds=train_seconds)  # fmt: skip
         last = self.average if self.window else float("nan")
@@ -219,3 +225,37 @@ class TrainingRun:
             print(f"kept the policy of learning step {best['learn_steps']}: check average {best['average']:.3f}, "
                   f"{best['ceiling']} of {2 * CHECK_MATCHES} check rallies at the ceiling")  # fmt: skip
         return history
+
+
+def load_agent(directory: Path):
+    """The HAPPO or MADDPG agent saved in `directory`, whichever it holds."""
+    from happo_agent import HAPPOAgent  # here, so that the bookkeeping does not need torch until an agent is loaded
+    from maddpg_agent import CHECKPOINT_FILE as MADDPG_FILE
+    from maddpg_agent import MADDPGAgent
+
+    return (MADDPGAgent if (Path(directory) / MADDPG_FILE).is_file() else HAPPOAgent).load(directory)
+
+
+def keep_the_better(run_dir: Path, kept_dir: Path, run_score: float | None, kept_score_of, learned: bool,
+                    replace: bool = False) -> str:
+    """Copy the run's agent (`run_dir`) over the kept one (`kept_dir`, the course's `checkpoints/`) when there is none
+    yet, when the run's evaluation `run_score` is at least the kept agent's on the same episodes (`kept_score_of(dir)`
+    plays them), or when `replace` says so; never when the run did not learn. Returns what was done, in words."""
+    if not learned and not replace:
+        return f"kept {kept_dir}: this run did not learn (no learning step)"
+    if any(kept_dir.glob("*.pt")) and not replace:
+        if run_score is None:
+            return f"kept {kept_dir}: this run was not evaluated, so it cannot be compared (its agent is in {run_dir})"
+        kept_score = kept_score_of(kept_dir)
+        if run_score < kept_score:
+            return (f"kept {kept_dir}: its evaluation {kept_score:.3f} beats this run's {run_score:.3f} on the same "
+                    f"episodes (this run's agent is in {run_dir}; TENNIS_REPLACE_CHECKPOINT=1 replaces it anyway)")
+    for stale in kept_dir.glob("*.pt"):  # another algorithm's agent would be left beside this one
+        if not (run_dir / stale.name).is_file():
+            stale.unlink()
+    for source in sorted(run_dir.rglob("*")):
+        if source.is_file() and not source.name.startswith("."):
+            target = kept_dir / source.relative_to(run_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(target, source.read_bytes())
+    return f"{kept_dir} now holds this run's agent" + (f" (evaluation {run_score:.3f})" if run_score is not None else "")

@@ -138,6 +138,10 @@ def test_learning_metrics_are_reported():
                 "factor_mean", "factor_min", "factor_max", "actor_lr"):  # fmt: skip
         assert np.isfinite(metrics[key]), key
     assert metrics["factor_min"] <= metrics["factor_mean"] <= metrics["factor_max"]
+    per_epoch = -(-4 * 8 // SMALL["minibatch_size"])  # 4 matches x 8 steps in minibatches of 16
+    for k in range(2):  # epochs are epochs, gradient steps are gradient steps
+        assert 1 <= metrics[f"epochs_{k}"] <= SMALL["epochs"]
+        assert metrics[f"gradient_steps_{k}"] == metrics[f"epochs_{k}"] * per_epoch
 
 
 def test_same_seed_same_learning():

@@ -3,6 +3,7 @@ never loads silently, a killed writer leaves nothing behind, and no error advise
 
 import json
 import os
+import re
 import stat
 from types import SimpleNamespace
 
@@ -14,7 +15,7 @@ from checkpoints import CHECKSUM_KEY
 from happo_agent import CHECKPOINT_FILE, HAPPOAgent, HAPPOConfig
 from maddpg_agent import MADDPGConfig
 from settings import env_bool, env_choice, env_float, env_int
-from training_run import TrainingRun
+from training_run import TrainingRun, keep_the_better, lock_output_dir
 
 SMALL = dict(num_matches=2, update_every=8, buffer_steps=8, minibatch_size=8, critic_hidden=(8,))
 
@@ -140,3 +141,58 @@ def test_a_progress_file_cut_by_a_kill_is_repaired_on_resume(tmp_path):
     progress.write_text('{"learn_steps": 1}\n{"learn_steps": 2}\n{"learn_steps": 3}\n{"learn_st')
     TrainingRun._keep_progress_lines_up_to(SimpleNamespace(progress_file=progress), 2)
     assert progress.read_text() == '{"learn_steps": 1}\n{"learn_steps": 2}\n'
+
+
+def make_agent_dir(path, seed):
+    HAPPOAgent(HAPPOConfig(**SMALL, seed=seed)).save(path)
+    (path / "solved").mkdir()
+    HAPPOAgent(HAPPOConfig(**SMALL, seed=seed)).save(path / "solved")
+    return path
+
+
+@pytest.mark.parametrize(("kept_exists", "run_score", "kept_score", "learned", "replace", "replaced"), [
+    (False, 1.0, None, True, False, True),  # nothing kept yet
+    (True, 2.0, 2.5, True, False, False),  # the kept agent plays better: it stays
+    (True, 2.5, 2.5, True, False, True),  # at least as good: the run's agent replaces it
+    (True, 2.5, 0.1, False, False, False),  # a run that did not learn never replaces it
+    (True, None, 0.1, True, False, False),  # a run that was not evaluated cannot be compared
+    (True, 0.1, 2.5, True, True, True),  # unless asked to
+])  # fmt: skip
+def test_the_kept_agent_is_replaced_only_by_a_better_one(tmp_path, kept_exists, run_score, kept_score, learned, replace,
+                                                          replaced):  # fmt: skip
+    run_dir, kept_dir = make_agent_dir(tmp_path / "run", seed=1), tmp_path / "checkpoints"
+    if kept_exists:
+        make_agent_dir(kept_dir, seed=2)
+    said = keep_the_better(run_dir, kept_dir, run_score, lambda d: kept_score, learned=learned, replace=replace)
+    assert HAPPOAgent.load(kept_dir).config.seed == (1 if replaced else 2), said
+    assert HAPPOAgent.load(kept_dir / "solved").config.seed == (1 if replaced else 2)
+    assert HAPPOAgent.load(run_dir).config.seed == 1  # the run's own agent is never lost
+
+
+LOCKER = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+from training_run import lock_output_dir
+lock_output_dir(Path(sys.argv[1]))
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_an_output_folder_in_use_is_refused_at_once(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    other = subprocess.Popen([sys.executable, "-c", LOCKER, str(tmp_path), str(Path(__file__).resolve().parents[1])],
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert other.stdout.readline().strip() == "locked"
+        with pytest.raises(RuntimeError, match=re.escape(f"{tmp_path} is in use by another training run (pid {other.pid})")):
+            lock_output_dir(tmp_path)
+    finally:
+        other.kill()
+        other.wait()
+    lock_output_dir(tmp_path)  # free once the other process is gone, however it ended
+    lock_output_dir(tmp_path)  # and a process may ask again for a folder it holds

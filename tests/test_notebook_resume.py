@@ -37,7 +37,7 @@ def test_the_notebook_resumes_after_a_kill(tmp_path):
     assert papermill(reference).wait(timeout=300) == 0
 
     run = papermill(interrupted)
-    resume_file, progress = interrupted / "checkpoints" / "resume.pt", interrupted / "runs" / "progress.jsonl"
+    resume_file, progress = interrupted / "runs" / "resume.pt", interrupted / "runs" / "progress.jsonl"
     deadline = time.time() + 300
     while not (resume_file.is_file() and len(progress.read_text().splitlines()) >= 5):  # past a resume point
         assert run.poll() is None and time.time() < deadline, "the run ended before it could be interrupted"

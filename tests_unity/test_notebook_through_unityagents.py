@@ -24,7 +24,7 @@ def test_the_notebook_trains_through_unityagents(tmp_path, build_dir):
     history = json.loads((tmp_path / "runs" / "history.json").read_text())
     assert len(history["scores"]) >= 60 and history["env_steps"][-1] >= 60 * 13  # a rally lasts >= 13 decisions
     assert len(history["evaluation"]["scores"]) == 3
-    assert (tmp_path / "checkpoints" / "happo.pt").is_file() and not (tmp_path / "checkpoints" / "resume.pt").exists()
+    assert (tmp_path / "checkpoints" / "happo.pt").is_file() and not (tmp_path / "runs" / "resume.pt").exists()
 
 
 def test_the_shipped_agent_plays_across_the_academy_limit_through_unityagents(tmp_path, build_dir):
