@@ -342,6 +342,17 @@ def _step_parallel(p, seed, match_ids, actions, racket, ball, stack, reward, don
 
 
 @numba.njit(cache=True)
+def _restart_rackets(p, e, seed, match_id, racket, ball, stack, ticks, grounded, draws) -> None:
+    """Both rackets of match e to new starts with zeroed stacks and the first frame (an agent reset, spec 7)."""
+    for k in range(2):
+        _reset_racket(p, racket[e, k], MULT[k], seed, match_id, draws, e)
+        stack[e, k, :] = 0.0
+        grounded[e, k] = False
+        _push_frame(p, stack[e, k], racket[e, k], ball[e], MULT[k])
+    ticks[e] = 0
+
+
+@numba.njit(cache=True)
 def _reset_matches(p, seed, match_ids, racket, ball, stack, reward, done, max_reached,
                    last_hit, ticks, grounded, draws, serve) -> None:  # fmt: skip
     """Python's env.reset(): new racket starts, zeroed stacks (spec section 7); the ball only if `serve`."""
@@ -349,12 +360,7 @@ def _reset_matches(p, seed, match_ids, racket, ball, stack, reward, done, max_re
         if serve:
             _match_reset(p, ball[e], seed, match_ids[e], draws, e)
             last_hit[e] = -1
-        for k in range(2):
-            _reset_racket(p, racket[e, k], MULT[k], seed, match_ids[e], draws, e)
-            stack[e, k, :] = 0.0
-            grounded[e, k] = False
-            _push_frame(p, stack[e, k], racket[e, k], ball[e], MULT[k])
-        ticks[e] = 0
+        _restart_rackets(p, e, seed, match_ids[e], racket, ball, stack, ticks, grounded, draws)
         reward[e, :] = 0.0
         done[e] = False
         max_reached[e] = False
@@ -366,12 +372,7 @@ def _academy_timeout(p, seed, match_ids, racket, ball, stack, done, max_reached,
     whose point ended in this decision already reset their rackets; an agent resets once per decision."""
     for e in range(match_ids.shape[0]):
         if not done[e]:
-            for k in range(2):
-                _reset_racket(p, racket[e, k], MULT[k], seed, match_ids[e], draws, e)
-                stack[e, k, :] = 0.0
-                grounded[e, k] = False
-                _push_frame(p, stack[e, k], racket[e, k], ball[e], MULT[k])
-            ticks[e] = 0
+            _restart_rackets(p, e, seed, match_ids[e], racket, ball, stack, ticks, grounded, draws)
         done[e] = True
         max_reached[e] = True
 
