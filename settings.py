@@ -20,15 +20,22 @@ def env_bool(name: str, default: bool) -> bool:
     raise ValueError(f"{name}={os.environ[name]!r} is not a boolean: use one of {TRUE_WORDS} or {FALSE_WORDS}")
 
 
-def env_int(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
-    """A whole number in [minimum, maximum]; unset or empty gives `default`."""
+def _parsed(name: str, parse, kind: str):
+    """The variable parsed, or None when it is unset or empty; an error naming it when it is not `kind`."""
     raw = os.environ.get(name, "").strip()
     if not raw:
-        return default
+        return None
     try:
-        value = int(raw)
+        return parse(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+        raise ValueError(f"{name}={raw!r} is not {kind}") from None
+
+
+def env_int(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number in [minimum, maximum]; unset or empty gives `default`."""
+    value = _parsed(name, int, "a whole number")
+    if value is None:
+        return default
     if value < minimum or (maximum is not None and value > maximum):
         bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
         raise ValueError(f"{name}={value} is out of range: it must be {bound}")
@@ -37,15 +44,11 @@ def env_int(name: str, default: int, minimum: int = 0, maximum: int | None = Non
 
 def env_float(name: str, default: float, minimum: float = 0.0) -> float:
     """A finite number of at least `minimum`; unset or empty gives `default`."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
+    value = _parsed(name, float, "a number")
+    if value is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
     if not math.isfinite(value) or value < minimum:
-        raise ValueError(f"{name}={raw!r} must be a finite number of at least {minimum}")
+        raise ValueError(f"{name}={os.environ[name].strip()!r} must be a finite number of at least {minimum}")
     return value
 
 

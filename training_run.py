@@ -241,7 +241,7 @@ def keep_the_better(run_dir: Path, kept_dir: Path, run_score: float | None, kept
     """Copy the run's agent (`run_dir`) over the kept one (`kept_dir`, the course's `checkpoints/`) when there is none
     yet, when the run's evaluation `run_score` is at least the kept agent's on the same episodes (`kept_score_of(dir)`
     plays them), or when `replace` says so; never when the run did not learn. Returns what was done, in words."""
-    if not learned and not replace:
+    if not learned:
         return f"kept {kept_dir}: this run did not learn (no learning step)"
     if any(kept_dir.glob("*.pt")) and not replace:
         if run_score is None:
@@ -250,9 +250,10 @@ def keep_the_better(run_dir: Path, kept_dir: Path, run_score: float | None, kept
         if run_score < kept_score:
             return (f"kept {kept_dir}: its evaluation {kept_score:.3f} beats this run's {run_score:.3f} on the same "
                     f"episodes (this run's agent is in {run_dir}; TENNIS_REPLACE_CHECKPOINT=1 replaces it anyway)")
-    for stale in kept_dir.glob("*.pt"):  # another algorithm's agent would be left beside this one
-        if not (run_dir / stale.name).is_file():
+    for stale in list(kept_dir.rglob("*.pt")):  # another algorithm's agent, or a solved/ the run does not have,
+        if not (run_dir / stale.relative_to(kept_dir)).is_file():  # would be left beside this run's agent
             stale.unlink()
+            (stale.parent / "config.json").unlink(missing_ok=True)
     for source in sorted(run_dir.rglob("*")):
         if source.is_file() and not source.name.startswith("."):
             target = kept_dir / source.relative_to(run_dir)

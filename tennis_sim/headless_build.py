@@ -31,13 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tennis_sim.core import ACTION_SIZE, FRAME_SIZE, NUM_STACKED
+from tennis_sim.core import ACTION_SIZE, FRAME_SIZE, NUM_STACKED, TennisCore
 from tennis_sim.environment import (
     ACADEMY_NAME,
     BRAIN_NAME,
     MAX_SEED,
     UNITY_INSTALL_HINT,
-    TennisEnvironment,
     to_wire_floats,
 )
 
@@ -76,14 +75,14 @@ def _academy_parameters(proto):
                                              environment_parameters=proto.EnvironmentParametersProto())  # fmt: skip
 
 
-def _agent_infos(proto, env: TennisEnvironment, result: tuple, global_done: bool):
+def _agent_infos(proto, core: TennisCore, result: tuple):
     """UnityRLOutput for the core's (observations (E, 2, 24), rewards (E, 2), done (E,), max_reached (E,))."""
     obs, reward, done, max_reached = result
-    n = 2 * env.num_matches
+    n = 2 * core.num_matches
     obs, reward = obs.reshape(n, -1), reward.reshape(n)
-    stored = env.core.last_actions.reshape(n, -1)
+    stored = core.last_actions.reshape(n, -1)
     done2, max2 = np.repeat(done, 2), np.repeat(max_reached, 2)
-    out = proto.UnityRLOutput(global_done=global_done)
+    out = proto.UnityRLOutput(global_done=core.global_done)
     out.agentInfos[BRAIN_NAME].value.extend(
         proto.AgentInfoProto(stacked_vector_observation=obs[i].tolist(), stored_vector_actions=stored[i].tolist(),
                              reward=float(reward[i]), done=bool(done2[i]), max_step_reached=bool(max2[i]), id=i)
@@ -91,16 +90,16 @@ def _agent_infos(proto, env: TennisEnvironment, result: tuple, global_done: bool
     return out
 
 
-def _actions(rl_input, env: TennisEnvironment) -> np.ndarray:
+def _actions(rl_input, core: TennisCore) -> np.ndarray:
     """(E, 2, 2) from the STEP command; an agent without an action keeps its stored one, as in Unity."""
-    actions = env.core.last_actions.copy().reshape(2 * env.num_matches, ACTION_SIZE)
+    actions = core.last_actions.copy().reshape(2 * core.num_matches, ACTION_SIZE)
     sent = rl_input.agent_actions[BRAIN_NAME].value if BRAIN_NAME in rl_input.agent_actions else []
     for i, action in enumerate(sent[: len(actions)]):
         if len(action.vector_actions) == ACTION_SIZE:
             actions[i] = action.vector_actions
     # unityagents sends NaN on unchecked; the simulator takes no NaN, so a NaN action means "stand still"
     actions = to_wire_floats(np.nan_to_num(actions, nan=0.0))
-    return actions.reshape(env.num_matches, 2, ACTION_SIZE)
+    return actions.reshape(core.num_matches, 2, ACTION_SIZE)
 
 
 def serve(port: int, matches: int = 1, host: str = "localhost") -> None:
@@ -119,19 +118,18 @@ def serve(port: int, matches: int = 1, host: str = "localhost") -> None:
         reply = send(proto.UnityOutput(rl_initialization_output=_academy_parameters(proto)),
                      wait_for_ready=True, timeout=CONNECT_SECONDS)  # fmt: skip
         seed = reply.unity_input.rl_initialization_input.seed % (MAX_SEED + 1)  # Unity takes any int32
-        env = TennisEnvironment(seed=seed, num_matches=matches)
+        core = TennisCore(num_matches=matches, seed=seed)
         reply = send()  # the first command comes back
         while reply.header.status == STATUS_OK:
             rl_input = reply.unity_input.rl_input
             if rl_input.command == COMMAND_QUIT:
                 break
             if rl_input.command == COMMAND_RESET:
-                obs = env.core.reset()
-                E = env.num_matches
-                result = (obs, np.zeros((E, 2)), np.zeros(E, dtype=bool), np.zeros(E, dtype=bool))
+                E = core.num_matches
+                result = (core.reset(), np.zeros((E, 2)), np.zeros(E, dtype=bool), np.zeros(E, dtype=bool))
             else:
-                result = env.core.step(_actions(rl_input, env))
-            reply = send(proto.UnityOutput(rl_output=_agent_infos(proto, env, result, env.core.global_done)))
+                result = core.step(_actions(rl_input, core))
+            reply = send(proto.UnityOutput(rl_output=_agent_infos(proto, core, result)))
     except grpc.RpcError:  # the client went away: a build has no one left to play for
         pass
     finally:

@@ -169,6 +169,16 @@ def test_the_kept_agent_is_replaced_only_by_a_better_one(tmp_path, kept_exists, 
     assert HAPPOAgent.load(run_dir).config.seed == 1  # the run's own agent is never lost
 
 
+def test_a_replaced_agent_leaves_nothing_of_the_old_one_behind(tmp_path):
+    run_dir, kept_dir = tmp_path / "run", make_agent_dir(tmp_path / "checkpoints", seed=2)
+    HAPPOAgent(HAPPOConfig(**SMALL, seed=1)).save(run_dir)  # this run never solved: it has no solved/
+    (kept_dir / "maddpg.pt").write_bytes(b"another algorithm's agent")
+    keep_the_better(run_dir, kept_dir, 2.0, lambda d: 1.0, learned=True)
+    assert sorted(p.relative_to(kept_dir).as_posix() for p in kept_dir.rglob("*") if p.is_file()) == [
+        "config.json", CHECKPOINT_FILE]
+    assert keep_the_better(run_dir, kept_dir, 9.0, lambda d: 1.0, learned=False, replace=True).startswith("kept")
+
+
 LOCKER = """
 import sys, time
 sys.path.insert(0, sys.argv[2])
