@@ -3,7 +3,8 @@
 Two actors (no parameter sharing) and one critic on the joint state. Each learning step draws a random order
 of the agents; the first improves the clipped surrogate on its own ratio, every later one weights its surrogate
 per sample by M, the product of the already-updated agents' new/old probability ratios (the paper's Eq. 10).
-With `sequential_update=False` the same code is the MAPPO ablation: fixed order, M = 1 for everyone.
+With `sequential_update=False` the same code is the MAPPO ablation: M = 1 for everyone (the order is then
+irrelevant); `random_order=False` keeps the sequential update but always updates agent 0 first.
 """
 
 from __future__ import annotations
@@ -68,7 +69,10 @@ class HAPPOConfig:
     order_per_epoch: bool = False
     """Draw a new agent order at every epoch (the design) instead of once per learning step (HARL)."""
     sequential_update: bool = True
-    """HAPPO's sequential update with the factor M; False gives the MAPPO ablation (fixed order, M = 1)."""
+    """HAPPO's sequential update with the factor M; False gives the MAPPO ablation (M = 1 for every agent)."""
+    random_order: bool = True
+    """Draw the agents' update order at random (HAPPO); False always updates agent 0 first. Without the sequential
+    update the order is irrelevant: with M = 1 no agent's update depends on another's."""
     actor_lr: float = 2e-3
     """Adam learning rate of each actor (ACTOR_LR)."""
     critic_lr: float = 2e-3
@@ -138,14 +142,15 @@ class HAPPOConfig:
 
     @classmethod
     def named(cls, name: str, **overrides: object) -> HAPPOConfig:
-        """'default', 'seed_design', 'fast' (init_std 0.15 and no practice matches: the default of the previous
-        version, quicker to solve, less robust to play) or 'mappo' (the default without the sequential update)."""
+        """'default', 'seed_design', 'fast' (init_std 0.15 and no practice matches: quicker to solve, less robust to
+        play), 'mappo' (the default without the sequential update) or 'fixed_order' (the default with agent 0 always
+        updated first)."""
         variants: dict[str, dict] = {"default": {}, "fast": {"init_std": 0.15, "practice_matches": 0},
-                                     "mappo": {"sequential_update": False}}  # fmt: skip
+                                     "mappo": {"sequential_update": False}, "fixed_order": {"random_order": False}}
         if name == "seed_design":
             return cls.seed_design(**overrides)
         if name not in variants:
-            raise ValueError(f"unknown config {name!r}; choose 'default', 'seed_design', 'fast' or 'mappo'")
+            raise ValueError(f"unknown config {name!r}; choose 'default', 'seed_design', 'fast', 'mappo' or 'fixed_order'")
         return cls(**{**variants[name], **overrides})
 
 
@@ -306,7 +311,8 @@ class HAPPOAgent:
         behaviour = [self._log_prob(k, batch.obs, batch.actions) for k in range(NUM_AGENTS)]  # (B,) each, unchanged yet
         updated: list[int] = []  # agents updated so far in this learning step
         for _ in range(rounds):
-            order = self.rng.permutation(NUM_AGENTS) if cfg.sequential_update else np.arange(NUM_AGENTS)
+            shuffle = cfg.sequential_update and cfg.random_order
+            order = self.rng.permutation(NUM_AGENTS) if shuffle else np.arange(NUM_AGENTS)
             for position, agent in enumerate(order):
                 factor = torch.ones(n)  # Eq. 10: no grad, never clipped; 1 for the first agent and for MAPPO
                 for other in updated if cfg.sequential_update else []:

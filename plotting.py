@@ -31,15 +31,18 @@ def plot_learning_curve(scores: list[float], solved_at: int | None, title: str =
 
 
 def plot_runs(runs: dict[str, list[dict]], x_key: str = "seconds", title: str = "") -> plt.Figure:
-    """Median and min-max band of the 100-episode average against `x_key` ("seconds" or "episodes") while every
+    """Median and min-max band of the 100-episode average against `x_key` ("env_steps": match steps, "seconds" or
+    "episodes") while every
     run of a label is still training, each run's own curve as a thin line to its end, and a dot where a run's
     deterministic check first had every rally at the ceiling.
 
-    runs: label -> list of histories, each a dict with per-episode lists "scores" and "seconds" (and "ceiling_at").
+    runs: label -> list of histories, each a dict with per-episode lists "scores", "seconds" and "env_steps" (and
+    "ceiling_at").
     """
     fig, ax = plt.subplots(figsize=(9, 4))
     for label, histories in runs.items():
-        xs = [np.asarray(h["seconds"]) if x_key == "seconds" else np.arange(1, len(h["scores"]) + 1) for h in histories]
+        xs = [np.asarray(h[x_key], dtype=np.float64) if x_key != "episodes" else np.arange(1, len(h["scores"]) + 1)
+              for h in histories]  # fmt: skip
         averages = [moving_average(h["scores"]) for h in histories]
         grid = np.linspace(0, min(x[-1] for x in xs), 300)
         curves = np.array([np.interp(grid, x, avg) for x, avg in zip(xs, averages)])  # (seeds, 300)
@@ -48,11 +51,11 @@ def plot_runs(runs: dict[str, list[dict]], x_key: str = "seconds", title: str = 
         for h, x, avg in zip(histories, xs, averages):
             ax.plot(x, avg, lw=0.6, alpha=0.5, color=line.get_color())
             ceiling = h.get("ceiling_at")
-            if ceiling:
-                at = ceiling["seconds"] if x_key == "seconds" else ceiling["episodes"]
+            if ceiling and ceiling["episodes"]:
+                at = ceiling["seconds"] if x_key == "seconds" else x[ceiling["episodes"] - 1]
                 ax.plot(at, np.interp(at, x, avg), "o", ms=4, color=line.get_color())
     ax.axhline(SOLVE_SCORE, color="tab:green", ls="--", lw=1)
-    ax.set_xlabel("wall-clock seconds" if x_key == "seconds" else "episode")
+    ax.set_xlabel({"seconds": "wall-clock seconds of training", "env_steps": "match steps"}.get(x_key, "episode"))
     ax.set_ylabel(f"{SOLVE_WINDOW}-episode average score")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)

@@ -41,6 +41,7 @@ class RunLimits:
 
     episodes: int = 0  # stop after this many episodes (0: no limit)
     minutes: float = 6.0  # or after this much training time
+    match_steps: int = 0  # or after this many match steps, practice matches included (0: no limit)
     stop_at_ceiling: bool = True  # or once solved and a check keeps every rally to the step limit
     stop_average: float = 0.0  # or when the 100-episode average reaches this (0: off)
     check_every: int = 10  # learning steps between deterministic checks (0: none)
@@ -137,6 +138,7 @@ class TrainingRun:
     def keep_going(self) -> bool:
         lim = self.limits
         return ((not lim.episodes or len(self.scores) < lim.episodes) and time.time() - self.start < 60 * lim.minutes
+                and (not lim.match_steps or self.steps * self.E < lim.match_steps)
                 and not (lim.stop_average and len(self.window) == SOLVE_WINDOW and self.average >= lim.stop_average)
                 and not (lim.stop_at_ceiling and self.ceiling_at is not None and self.solved_at is not None))  # fmt: skip
 

@@ -1,61 +1,197 @@
-"""HAPPO (default and seed-design configs), the MAPPO ablation and MADDPG on the same seeds and wall-clock budget.
+"""Every comparison of the Report, regenerated from the current code: runs, tables (CSV and JSON) and figures.
 
-Every run executes Tennis.ipynb (the one training loop) through bench/solve.py's runner, with no early stop, so each
-method gets the whole budget. Finished runs are kept under runs/compare/: rerun the command to continue after an
-interruption. Prints one table (median and range over seeds) and writes image/compare.png.
+A study trains several arms (a config and its overrides) on the same seeds with the same budget; every run executes
+Tennis.ipynb, the one training loop, through bench/solve.py's runner. Seeds are the outer loop, so a busy machine
+slows every arm alike. A finished run is reused only when it was trained by the same code: its folder records a hash
+of the files that decide training (`code_version`), and a run from other code is trained again. Rerun the command to
+continue after an interruption. For each study the command prints and writes results/compare_<study>.json and .csv
+(per run, and per arm: medians with bootstrap 95 % intervals, Mann-Whitney U against the first arm) and draws
+image/compare_<study>.png (against match steps) and image/compare_<study>_wallclock.png.
 
-Run: .venv/bin/python bench/compare.py [--seeds 0 1 2] [--minutes 3]
+Run: .venv/bin/python bench/compare.py                      # every study
+     .venv/bin/python bench/compare.py --study happo_mappo --seeds 0 1 2
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import hashlib
+import json
+import os
+import shutil
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solve import ROOT, run_seed, summarise  # noqa: E402
+from stats import bootstrap_median, mann_whitney_u  # noqa: E402
 
-METHODS = {"HAPPO (default)": "default", "HAPPO (seed design)": "seed_design", "MAPPO ablation": "mappo",
-           "MADDPG": "maddpg"}  # fmt: skip
-COLUMNS = ["seconds", "episodes", "env_steps", "best", "final", "eval_avg"]
-
-
-def spread(values: list) -> str:
-    values = [v for v in values if v is not None]
-    if not values:
-        return "-"
-    return f"{np.median(values):.4g} [{min(values):.4g}, {max(values):.4g}]"
+# The files whose content decides how a run trains; the notebook counts by its code cells only.
+SHARED_CODE = ["training_run.py", "evaluation.py", "resume.py", "checkpoints.py", "settings.py", "config_checks.py",
+               "networks.py", "buffer.py", "tennis_sim/core.py", "tennis_sim/environment.py", "Tennis.ipynb"]  # fmt: skip
+ALGO_CODE = {"happo": ["happo_agent.py"], "maddpg": ["maddpg_agent.py", "replay_buffer.py"]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--minutes", type=float, default=3.0, help="training budget of every run")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS.values()), choices=list(METHODS.values()))
-    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "compare")
-    args = parser.parse_args()
-    runs = {}
-    for label, config in METHODS.items():
-        if config in args.methods:
-            runs[label] = [run_seed(config, s, args.minutes, args.out / config / f"seed_{s}", stop_at_ceiling=False)
-                           for s in args.seeds]  # fmt: skip
-    print(f"\n{len(args.seeds)} seeds {args.seeds}, {args.minutes} min of training each; median [min, max] over seeds")
-    print(f"{'method':<22}" + "".join(f"{c:>26}" for c in COLUMNS) + f"{'solved':>10}")
-    for label, histories in runs.items():
-        rows = [summarise(s, h) for s, h in zip(args.seeds, histories)]
-        solved = sum(r["episodes"] is not None for r in rows)
-        print(f"{label:<22}" + "".join(f"{spread([r[c] for r in rows]):>26}" for c in COLUMNS) + f"{solved:>7}/{len(rows)}")
+@dataclass(frozen=True)
+class Study:
+    """Arms trained on the same seeds and budget; the first arm is the reference of the rank tests."""
+
+    arms: dict  # label -> (TENNIS_CONFIG, TENNIS_OVERRIDES as JSON)
+    seeds: tuple
+    minutes: float  # training budget per run
+    match_steps: int = 0  # or this many match steps, whichever comes first (0: no step limit)
+    stop_at_ceiling: bool = True  # as `make train`: stop once solved and a check has every rally at the ceiling
+    note: str = ""
+    threads: dict = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
+
+
+STUDIES = {
+    "happo_mappo": Study(
+        arms={"HAPPO": ("default", "{}"), "MAPPO (M = 1)": ("mappo", "{}"), "HAPPO, fixed order": ("fixed_order", "{}")},
+        seeds=tuple(range(10)), minutes=3.0,
+        note="the tuned default against the same hyperparameters without the factor M, and with agent 0 always first"),
+    "design": Study(
+        arms={"seed_design (std 0.01)": ("seed_design", "{}"),
+              "seed_design, std 0.5": ("seed_design", '{"init_std": 0.5}')},
+        seeds=(0, 1, 2), minutes=20.0, match_steps=2_000_000,
+        note="the design's values verbatim, and with a big exploration std (picked by bench/compare.py --study "
+             "design_std)"),
+    "design_std": Study(
+        arms={f"seed_design, std {s}": ("seed_design", json.dumps({"init_std": s})) for s in (0.1, 0.3, 0.5, 1.0)},
+        seeds=(0,), minutes=5.0, note="the small search that picks the design's big std"),
+    "maddpg": Study(
+        arms={"HAPPO": ("default", "{}"), "MADDPG": ("maddpg", "{}")},
+        seeds=(0, 1, 2, 3, 4), minutes=5.0, note="the tuned default against the tuned MADDPG"),
+}  # fmt: skip
+
+
+def code_version(config: str) -> str:
+    """sha256 (12 hex digits) of the code that trains `config`: shared files, the algorithm's, the notebook's code."""
+    digest = hashlib.sha256()
+    for name in SHARED_CODE + ALGO_CODE["maddpg" if config == "maddpg" else "happo"]:
+        text = (ROOT / name).read_text()
+        if name.endswith(".ipynb"):
+            text = json.dumps([c["source"] for c in json.loads(text)["cells"] if c["cell_type"] == "code"])
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def train(study: Study, config: str, overrides: str, seed: int, out: Path) -> dict:
+    """The run's history, trained now unless `out` holds a finished run of the current code."""
+    version, stamp = code_version(config), out / "code_version"
+    if out.exists() and (not stamp.is_file() or stamp.read_text() != version):
+        print(f"{out}: trained by other code, training again", flush=True)
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(version)
+    saved = {k: os.environ.get(k) for k in ("TENNIS_MATCH_STEPS", *study.threads)}
+    os.environ.update(TENNIS_MATCH_STEPS=str(study.match_steps), **study.threads)
+    try:
+        history = run_seed(config, seed, study.minutes, out, overrides=overrides, stop_at_ceiling=study.stop_at_ceiling)
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    return {**history, "code_version": version}
+
+
+ARM_COLUMNS = {"seconds": "training seconds to solve", "env_steps": "match steps to solve",
+               "episodes": "episodes to solve", "eval_avg": "evaluation average (100 unseen-seed episodes)",
+               "eval_ceiling": "evaluation episodes at the ceiling"}  # fmt: skip
+
+
+def summarise_arms(study: Study, rows: dict[str, list[dict]]) -> dict:
+    """Per arm: solved count, and for every column the median with its bootstrap 95 % interval and, for arms after
+    the first, Mann-Whitney U and its two-sided p against the first arm. An unsolved run counts as +inf."""
+    reference = next(iter(rows))
+    summary = {}
+    for label, arm_rows in rows.items():
+        arm = {"solved": sum(r["episodes"] is not None for r in arm_rows), "runs": len(arm_rows)}
+        for col in ARM_COLUMNS:
+            values = [np.inf if r[col] is None else float(r[col]) for r in arm_rows]
+            median, low, high = bootstrap_median(values)
+            arm[col] = {"median": median, "ci95": [low, high]}
+            if label != reference:
+                ref = [np.inf if r[col] is None else float(r[col]) for r in rows[reference]]
+                u, p = mann_whitney_u(values, ref)
+                arm[col].update(u_vs_first=u, p_vs_first=p)
+        summary[label] = arm
+    return summary
+
+
+def finite_or_none(value: object) -> object:
+    """JSON has no infinity: an unsolved median or interval end is written as null."""
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_or_none(v) for v in value]
+    return None if isinstance(value, float) and not np.isfinite(value) else value
+
+
+def fmt(v: float) -> str:
+    return "unsolved" if v == np.inf else f"{v:.4g}"
+
+
+def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
+    rows = {label: [summarise(s, h) for s, h in zip(study.seeds, hs)] for label, hs in histories.items()}
+    summary = summarise_arms(study, rows)
+    first = next(iter(rows))
+    print(f"\n{name}: {study.note}")
+    print(f"seeds {list(study.seeds)}, budget {study.minutes} min" + (f" or {study.match_steps:,} match steps"
+          if study.match_steps else "") + f", threads {study.threads}; median [bootstrap 95 % interval], "
+          f"Mann-Whitney two-sided p against {first}")  # fmt: skip
+    for label, arm in summary.items():
+        print(f"  {label}: solved {arm['solved']}/{arm['runs']}")
+        for col, title in ARM_COLUMNS.items():
+            c = arm[col]
+            test = f"   U = {c['u_vs_first']:g}, p = {c['p_vs_first']:.3f}" if "p_vs_first" in c else ""
+            print(f"    {title:<46}{fmt(c['median']):>10} [{fmt(c['ci95'][0])}, {fmt(c['ci95'][1])}]{test}")
+    results = ROOT / "results"
+    results.mkdir(exist_ok=True)
+    per_run = [{"arm": label, "config": study.arms[label][0], "overrides": study.arms[label][1],
+                "code_version": h["code_version"], **r}
+               for label in rows for r, h in zip(rows[label], histories[label])]  # fmt: skip
+    with open(results / f"compare_{name}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(per_run[0]))
+        writer.writeheader()
+        writer.writerows(per_run)
+    command = f"bench/compare.py --study {name}" + ("" if list(study.seeds) == list(STUDIES[name].seeds)
+                                                     else " --seeds " + " ".join(map(str, study.seeds)))  # fmt: skip
+    (results / f"compare_{name}.json").write_text(json.dumps(dict(
+        command=command, note=study.note, seeds=list(study.seeds), minutes=study.minutes,
+        match_steps=study.match_steps, stop_at_ceiling=study.stop_at_ceiling, threads=study.threads,
+        arms={label: dict(zip(("config", "overrides"), study.arms[label])) for label in rows},
+        summary=finite_or_none(summary), runs=per_run), indent=1, default=lambda v: None) + "\n")  # fmt: skip
     import matplotlib
 
     matplotlib.use("Agg")
     from plotting import plot_runs
 
-    fig = plot_runs(runs, title=f"Same seeds {args.seeds}, {args.minutes} min each")
-    fig.savefig(ROOT / "image" / "compare.png", dpi=120)
-    print("figure: image/compare.png")
+    for x_key, suffix in (("env_steps", ""), ("seconds", "_wallclock")):
+        fig = plot_runs(histories, x_key=x_key, title=f"{name}: seeds {list(study.seeds)}")
+        fig.savefig(ROOT / "image" / f"compare_{name}{suffix}.png", dpi=110)
+    print(f"tables: results/compare_{name}.json, .csv; figures: image/compare_{name}.png, _wallclock.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study", nargs="+", choices=list(STUDIES), default=[s for s in STUDIES if s != "design_std"])
+    parser.add_argument("--seeds", type=int, nargs="+", help="instead of the study's seeds")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "compare")
+    args = parser.parse_args()
+    for name in args.study:
+        study = STUDIES[name]
+        if args.seeds:
+            study = Study(**{**study.__dict__, "seeds": tuple(args.seeds)})
+        histories: dict[str, list[dict]] = {label: [] for label in study.arms}
+        for seed in study.seeds:
+            for label, (config, overrides) in study.arms.items():
+                tag = config + ("" if overrides == "{}" else "_" + hashlib.sha256(overrides.encode()).hexdigest()[:6])
+                histories[label].append(train(study, config, overrides, seed, args.out / name / tag / f"seed_{seed}"))
+        report(name, study, histories)
 
 
 if __name__ == "__main__":

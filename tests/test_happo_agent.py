@@ -87,6 +87,14 @@ def test_agent_order_varies_across_learning_steps_and_mappo_fixes_it_with_factor
     assert all(torch.all(t["factor"] == 1.0) for t in turns)
 
 
+def test_fixed_order_keeps_the_sequential_update_with_agent_0_first():
+    agent = HAPPOAgent(HAPPOConfig.named("fixed_order", **SMALL))
+    turns = fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0), learn_calls=4)
+    assert [t["agent"] for t in turns] == [0, 1] * 4
+    assert all(torch.all(t["factor"] == 1.0) for t in turns[::2])
+    assert all(torch.any(t["factor"] != 1.0) for t in turns[1::2]), "agent 1 is weighted by agent 0's change"
+
+
 def test_with_a_new_order_every_epoch_m_covers_every_other_agent_updated_since_the_data_was_collected():
     """Known answer, by hand from the stored behaviour log-probabilities: at every turn of the design's
     order_per_epoch mode, M = product over the other agents updated earlier in this learning step of
@@ -198,7 +206,8 @@ def test_invalid_config_names_the_broken_rule():
 
 def test_named_configs_change_only_their_fields():
     default = asdict(HAPPOConfig(seed=3))
-    for name, changed in (("fast", {"init_std": 0.15, "practice_matches": 0}), ("mappo", {"sequential_update": False})):
+    for name, changed in (("fast", {"init_std": 0.15, "practice_matches": 0}), ("mappo", {"sequential_update": False}),
+                          ("fixed_order", {"random_order": False})):
         config = asdict(HAPPOConfig.named(name, seed=3))
         assert {k: v for k, v in config.items() if default[k] != v} == changed
     assert HAPPOConfig.named("fast", init_std=0.7).init_std == 0.7  # overrides win
