@@ -62,7 +62,8 @@ STUDIES = {
              "design_std)"),
     "design_std": Study(
         arms={f"seed_design, std {s}": ("seed_design", json.dumps({"init_std": s})) for s in (0.1, 0.3, 0.5, 1.0)},
-        seeds=(100,), minutes=5.0, note="the small search that picks the design's big std, on a seed the design study does not use"),
+        seeds=(100,), minutes=5.0,
+        note="the small search that picks the design's big std, on a seed the design study does not use"),
     "maddpg": Study(
         arms={"HAPPO": ("default", "{}"), "MADDPG": ("maddpg", "{}")},
         seeds=(0, 1, 2, 3, 4), minutes=5.0, note="the tuned default against the tuned MADDPG"),
