@@ -136,6 +136,24 @@ def fmt(v: float) -> str:
     return "unsolved" if v == np.inf else f"{v:.4g}"
 
 
+def markdown_table(results: dict) -> str:
+    """The Report's table of a study from its results JSON: per arm, the solved count and each column's median
+    [bootstrap 95 % interval], with Mann-Whitney's two-sided p against the first arm."""
+
+    def cell(c: dict, digits: str) -> str:
+        show = lambda v: "unsolved" if v is None else f"{v:{digits}}"  # noqa: E731
+        test = f", p = {c['p_vs_first']:.2f}" if "p_vs_first" in c else ""
+        return f"{show(c['median'])} [{show(c['ci95'][0])}, {show(c['ci95'][1])}]{test}"
+
+    formats = {"seconds": ".1f", "env_steps": ",.0f", "episodes": ",.0f", "eval_avg": ".2f", "eval_ceiling": ".0f"}
+    lines = ["| arm | solved | " + " | ".join(ARM_COLUMNS[c] for c in formats) + " |",
+             "|---|---|" + "---|" * len(formats)]  # fmt: skip
+    for label, arm in results["summary"].items():
+        lines.append(f"| {label} | {arm['solved']} of {arm['runs']} | "
+                     + " | ".join(cell(arm[c], f) for c, f in formats.items()) + " |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
     rows = {label: [summarise(s, h) for s, h in zip(study.seeds, hs)] for label, hs in histories.items()}
     summary = summarise_arms(study, rows)
@@ -167,6 +185,7 @@ def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
         match_steps=study.match_steps, stop_at_ceiling=study.stop_at_ceiling, threads=study.threads,
         arms={label: dict(zip(("config", "overrides"), study.arms[label])) for label in rows},
         summary=finite_or_none(summary), runs=per_run), indent=1, default=lambda v: None) + "\n")  # fmt: skip
+    print(markdown_table(json.loads((results / f"compare_{name}.json").read_text())))
     import matplotlib
 
     matplotlib.use("Agg")

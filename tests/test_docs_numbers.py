@@ -2,11 +2,14 @@
 behind by a rerun fails here. Each entry: (document, the exact text it must contain, built from a results file)."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from compare import markdown_table  # noqa: E402
 
 
 def load(name: str) -> dict:
@@ -58,6 +61,11 @@ def quoted() -> list[tuple[str, str]]:
                                     f"{r['in_flight']} | {r['cuts_recovered']:,} of {r['cuts']:,} |"))  # fmt: skip
     for r in throughput["rows"]:
         checks.append(("README.md", f"| {r['matches']:,} | {r['agent_decisions_per_second']:,} | {r['us_per_step']} |"))
+    happo_mappo = load("compare_happo_mappo.json")
+    checks.append(("Report.md", markdown_table(happo_mappo)))  # the table bench/compare.py prints
+    solved = {label: arm["solved"] for label, arm in happo_mappo["summary"].items()}
+    checks.append(("README.md", f"HAPPO, MAPPO and HAPPO with a fixed order solve on {solved['HAPPO']}, "
+                                f"{solved['MAPPO (M = 1)']} and {solved['HAPPO, fixed order']} of 10 seeds"))
     return checks
 
 
@@ -73,3 +81,12 @@ def test_the_readme_recipe_for_unityagents_is_the_one_make_test_runs():
     readme = (ROOT / "README.md").read_text()
     assert f"pip install {deps}\n" in readme and "pip install --no-deps unityagents==0.4.0\n" in readme
     assert "$(UNITY_CLIENT_DEPS)" in makefile and "--no-deps unityagents==0.4.0" in makefile
+
+
+def test_the_no_difference_claim_holds_for_every_p_value():
+    """README and Report say no Mann-Whitney p of the HAPPO/MAPPO study is below 0.25."""
+    summary = load("compare_happo_mappo.json")["summary"]
+    ps = [c["p_vs_first"] for arm in summary.values() for c in arm.values() if isinstance(c, dict) and "p_vs_first" in c]
+    assert len(ps) == 10 and min(ps) > 0.25
+    for doc in ("README.md", "Report.md"):
+        assert "0.25" in (ROOT / doc).read_text()
