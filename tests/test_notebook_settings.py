@@ -1,0 +1,73 @@
+"""The notebook end to end under papermill: a seed and fields given as TENNIS_OVERRIDES reach the trained agent (HAPPO
+and MADDPG), a field the chosen algorithm lacks is refused by name, and a kill during the evaluation is followed by a
+rerun that continues from the finished training instead of training again."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = dict(TENNIS_EPISODES="300", TENNIS_MINUTES="5", TENNIS_CHECK_EVERY="0", TENNIS_EVAL_EPISODES="0",
+             TENNIS_WATCH="0", TENNIS_PROGRESS="lines")  # fmt: skip
+
+
+def papermill(out: Path, **settings: str) -> subprocess.Popen:
+    out.mkdir(exist_ok=True)
+    env = dict(os.environ, **{**QUICK, **settings}, TENNIS_OUTPUT_DIR=str(out))
+    with (out / "papermill.log").open("a") as log:
+        return subprocess.Popen([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
+                                 "--cwd", str(ROOT), "--no-progress-bar", "--log-output"], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+
+
+def saved_config(out: Path) -> dict:
+    return json.loads((out / "runs" / "checkpoints" / "config.json").read_text())
+
+
+def test_overrides_set_the_seed_and_fields_of_happo(tmp_path):
+    out = tmp_path / "happo"
+    assert papermill(out, TENNIS_SEED="0", TENNIS_OVERRIDES='{"seed": 3, "epochs": 2}').wait(timeout=300) == 0
+    config, history = saved_config(out), json.loads((out / "runs" / "history.json").read_text())
+    assert config["seed"] == 3 and config["epochs"] == 2 and history["seed"] == 3
+
+
+def test_overrides_reach_maddpg_and_a_field_it_lacks_is_refused_by_name(tmp_path):
+    out = tmp_path / "maddpg"
+    run = papermill(out, TENNIS_CONFIG="maddpg", TENNIS_EPISODES="60", TENNIS_OVERRIDES='{"seed": 5, "batch_size": 64}')
+    assert run.wait(timeout=300) == 0, (out / "papermill.log").read_text()[-3000:]
+    config = saved_config(out)
+    assert config["seed"] == 5 and config["batch_size"] == 64 and "clip" not in config
+
+    refused = tmp_path / "refused"
+    assert papermill(refused, TENNIS_CONFIG="maddpg", TENNIS_OVERRIDES='{"clip": 0.1}').wait(timeout=300) != 0
+    assert "clip" in (refused / "papermill.log").read_text()
+
+
+def evaluation_cell_number() -> int:
+    """papermill's 1-based number of the evaluation cell (it counts every cell)."""
+    cells = json.loads((ROOT / "Tennis.ipynb").read_text())["cells"]
+    return next(i for i, c in enumerate(cells) if "evaluation = evaluate_agent(" in "".join(c["source"])) + 1
+
+
+def test_a_kill_during_the_evaluation_keeps_the_training(tmp_path):
+    out, settings = tmp_path / "run", dict(TENNIS_SEED="4", TENNIS_EVAL_EPISODES="1000", TENNIS_RESUME_EVERY="2")
+    run, log = papermill(out, **settings), out / "papermill.log"
+    marker, deadline = f"Executing Cell {evaluation_cell_number()}-", time.time() + 300
+    while marker not in log.read_text():
+        assert run.poll() is None and time.time() < deadline, "the run ended before its evaluation"
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    progress = (out / "runs" / "progress.jsonl").read_text()
+    assert (out / "runs" / "resume.pt").is_file(), "the training's resume file outlives the training cell"
+
+    assert papermill(out, **settings).wait(timeout=300) == 0  # the same command again
+    assert "Resumed from" in (out / "Tennis.ipynb").read_text()
+    history = json.loads((out / "runs" / "history.json").read_text())
+    assert (out / "runs" / "progress.jsonl").read_text() == progress, "the rerun did not train again"
+    assert history["learn_steps"] == json.loads(progress.splitlines()[-1])["learn_steps"] and len(history["scores"]) >= 300
+    assert len(history["evaluation"]["scores"]) == 1000 and not (out / "runs" / "resume.pt").exists()
