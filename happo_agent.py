@@ -142,15 +142,19 @@ class HAPPOConfig:
 
     @classmethod
     def named(cls, name: str, **overrides: object) -> HAPPOConfig:
-        """'default', 'seed_design', 'fast' (init_std 0.15 and no practice matches: quicker to solve, less robust to
-        play), 'mappo' (the default without the sequential update) or 'fixed_order' (the default with agent 0 always
-        updated first)."""
+        """'default', 'seed_design', 'seed_design_big_std' (the design with the std 0.1 its author's "big actor
+        network sigma" points to, picked by bench/compare.py --study design_std), 'fast' (init_std 0.15 and no
+        practice matches: quicker to solve, less robust to play), 'mappo' (the default without the sequential update)
+        or 'fixed_order' (the default with agent 0 always updated first)."""
         variants: dict[str, dict] = {"default": {}, "fast": {"init_std": 0.15, "practice_matches": 0},
                                      "mappo": {"sequential_update": False}, "fixed_order": {"random_order": False}}
         if name == "seed_design":
             return cls.seed_design(**overrides)
+        if name == "seed_design_big_std":
+            return cls.seed_design(**{"init_std": 0.1, **overrides})
         if name not in variants:
-            raise ValueError(f"unknown config {name!r}; choose 'default', 'seed_design', 'fast', 'mappo' or 'fixed_order'")
+            raise ValueError(f"unknown config {name!r}; choose 'default', 'seed_design', 'seed_design_big_std', 'fast', "
+                             "'mappo' or 'fixed_order'")
         return cls(**{**variants[name], **overrides})
 
 

@@ -56,7 +56,7 @@ STUDIES = {
         note="the tuned default against the same hyperparameters without the factor M, and with agent 0 always first"),
     "design": Study(
         arms={"seed_design (std 0.01)": ("seed_design", "{}"),
-              "seed_design, std 0.1": ("seed_design", '{"init_std": 0.1}')},
+              "seed_design_big_std (std 0.1)": ("seed_design_big_std", "{}")},
         seeds=(0, 1, 2), minutes=20.0, match_steps=2_000_000,
         note="the design's values verbatim, and with the bigger exploration std that scored best in bench/compare.py "
              "--study design_std (best 100-episode average and evaluation average of 0.1, 0.3, 0.5, 1.0)"),

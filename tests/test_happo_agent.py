@@ -212,6 +212,9 @@ def test_named_configs_change_only_their_fields():
         assert {k: v for k, v in config.items() if default[k] != v} == changed
     assert HAPPOConfig.named("fast", init_std=0.7).init_std == 0.7  # overrides win
     assert HAPPOConfig.seed_design().practice_matches == 0  # the design trains on its one faithful match
+    big = asdict(HAPPOConfig.named("seed_design_big_std", seed=3))
+    assert {k: v for k, v in big.items() if asdict(HAPPOConfig.seed_design(seed=3))[k] != v} == {"init_std": 0.1}
+    assert HAPPOConfig.named("seed_design_big_std", init_std=0.3).init_std == 0.3
 
 
 class MeetingGame:
