@@ -1,8 +1,9 @@
 """MADDPG (Lowe et al. 2017), the method most course submissions use, as a baseline with HAPPOAgent's surface.
 
 Two deterministic actors (the design's actor network, its mean as the action), one centralised critic per racket
-on both rackets' observations and actions, a shared replay buffer, soft target updates, and decaying OU noise.
-Hyperparameters follow a course submission's report (michaelarman/deepRL-tennis, `report.md`), not our tuning.
+on both rackets' observations and actions, a shared replay buffer of every match's transitions, soft target updates,
+and OU noise whose scale falls linearly. It gets what HAPPO gets: the same parallel and practice matches, observations
+scaled the same way, and on average one gradient step per vector step (taken `gradient_steps` at a time).
 """
 
 from __future__ import annotations
@@ -28,36 +29,46 @@ CHECKPOINT_FILE = "maddpg.pt"
 
 @dataclass(frozen=True)
 class MADDPGConfig:
-    """MADDPG hyperparameters (the cited submission's values where it gives them)."""
+    """MADDPG hyperparameters, sized for this machine like HAPPO's: as many matches, scaled observations."""
 
-    num_matches: int = 1
-    """Matches played in parallel while training (the course plays one)."""
-    buffer_size: int = 1_000_000
-    """Transitions kept in the shared replay buffer."""
-    batch_size: int = 128
+    num_matches: int = 16
+    """Matches played in parallel while training (HAPPO's default)."""
+    practice_matches: int = 8
+    """Extra unscored matches cut at random moments, so that rallies also begin with the ball in flight (as HAPPO)."""
+    buffer_size: int = 500_000
+    """Transitions (one per match and step) kept in the shared replay buffer."""
+    batch_size: int = 256
     """Transitions per gradient step."""
-    update_every: int = 4
-    """Environment steps between two learning steps."""
+    learn_start: int = 10_000
+    """Transitions in the buffer before the first gradient step."""
+    update_every: int = 32
+    """Vector steps (one step of every match) between two learning steps."""
+    gradient_steps: int = 32
+    """Gradient steps of every critic and actor per learning step; = update_every is one per vector step."""
     gamma: float = 0.99
     """Discount factor."""
-    tau: float = 6e-2
-    """Soft-update rate of the target networks."""
-    actor_lr: float = 3e-4
+    tau: float = 0.01
+    """Soft-update rate of the target networks, per gradient step."""
+    actor_lr: float = 1e-3
     """Adam learning rate of each actor."""
-    critic_lr: float = 3e-4
+    critic_lr: float = 1e-3
     """Adam learning rate of each critic."""
-    critic_hidden: tuple[int, ...] = (1024, 512)
+    critic_hidden: tuple[int, ...] = (256, 128)
     """Hidden layer sizes of each critic."""
+    obs_scale: float = 0.1
+    """Observations are multiplied by this before any network (HAPPO's value: the raw ones reach about 30)."""
     ou_theta: float = 0.15
-    """OU noise mean reversion (our choice: the standard DDPG value)."""
+    """OU noise mean reversion (the standard DDPG value)."""
     ou_sigma: float = 0.2
-    """OU noise scale (our choice: the standard DDPG value)."""
-    noise_decay: float = 0.9999
-    """The noise is multiplied by this after every step (our choice)."""
-    noise_min: float = 0.01
-    """Floor of the noise multiplier."""
+    """OU noise scale (the standard DDPG value)."""
+    noise_start: float = 1.0
+    """Multiplier of the OU noise at the first step."""
+    noise_end: float = 0.1
+    """Multiplier of the OU noise from `noise_decay_steps` on; it falls linearly until then."""
+    noise_decay_steps: int = 500_000
+    """Match steps over which the noise multiplier falls from noise_start to noise_end."""
     max_grad_norm: float = 1.0
-    """Gradient-norm clip of the critics."""
+    """Gradient-norm clip of the critics (0: none)."""
     seed: int = 0
     """Seed of torch and numpy."""
 
@@ -66,17 +77,18 @@ class MADDPGConfig:
 
 
 MADDPG_RULES = dict(
-    num_matches=AT_LEAST_ONE, buffer_size=AT_LEAST_ONE, batch_size=AT_LEAST_ONE, update_every=AT_LEAST_ONE, gamma=UNIT,
-    tau=HALF_OPEN_UNIT, actor_lr=POSITIVE, critic_lr=POSITIVE, critic_hidden=LAYERS, ou_theta=NON_NEGATIVE,
-    ou_sigma=NON_NEGATIVE, noise_decay=HALF_OPEN_UNIT, noise_min=UNIT, max_grad_norm=NON_NEGATIVE, seed=SEED,
+    num_matches=AT_LEAST_ONE, practice_matches=NON_NEGATIVE, buffer_size=AT_LEAST_ONE, batch_size=AT_LEAST_ONE,
+    learn_start=NON_NEGATIVE, update_every=AT_LEAST_ONE, gradient_steps=AT_LEAST_ONE, gamma=UNIT, tau=HALF_OPEN_UNIT,
+    actor_lr=POSITIVE, critic_lr=POSITIVE, critic_hidden=LAYERS, obs_scale=POSITIVE, ou_theta=NON_NEGATIVE,
+    ou_sigma=NON_NEGATIVE, noise_start=NON_NEGATIVE, noise_end=NON_NEGATIVE, noise_decay_steps=AT_LEAST_ONE,
+    max_grad_norm=NON_NEGATIVE, seed=SEED,
 )  # fmt: skip
 
 
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
     """target <- tau * source + (1 - tau) * target, parameter by parameter."""
-    with torch.no_grad():
-        for t, s in zip(target.parameters(), source.parameters()):
-            t.mul_(1.0 - tau).add_(s, alpha=tau)
+    with torch.no_grad():  # one fused call over all parameters: this runs after every gradient step
+        torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)
 
 
 def td_target(rewards: torch.Tensor, next_q: torch.Tensor, terminated: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -96,17 +108,24 @@ class MADDPGAgent:
         self.critics = nn.ModuleList(Critic(joint, cfg.critic_hidden) for _ in range(NUM_AGENTS))
         self.target_actors = copy.deepcopy(self.actors).requires_grad_(False)
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
-        self.actor_optims = [torch.optim.Adam(a.body.parameters(), lr=cfg.actor_lr) for a in self.actors]
-        self.critic_optims = [torch.optim.Adam(c.parameters(), lr=cfg.critic_lr) for c in self.critics]
+        self.actor_optims = [torch.optim.Adam(a.body.parameters(), lr=cfg.actor_lr, fused=True) for a in self.actors]
+        self.critic_optims = [torch.optim.Adam(c.parameters(), lr=cfg.critic_lr, fused=True) for c in self.critics]
         self.memory = ReplayBuffer(cfg.buffer_size, NUM_AGENTS, OBS_SIZE, ACTION_SIZE)
         self.noise: OUNoise | None = None
-        self.noise_scale = 1.0
-        self.steps = 0
+        self.steps = 0  # vector steps
+        self.match_steps = 0
         self.learn_steps = 0
 
+    @property
+    def noise_scale(self) -> float:
+        """The OU noise multiplier: noise_start falling linearly to noise_end over noise_decay_steps match steps."""
+        cfg = self.config
+        left = max(0.0, 1.0 - self.match_steps / cfg.noise_decay_steps)
+        return cfg.noise_end + (cfg.noise_start - cfg.noise_end) * left
+
     def act(self, states: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        """states (2E, 24) -> actions (2E, 2) in [-1, 1]; training mode adds the decaying OU noise."""
-        obs = observations_by_match(states, NUM_AGENTS, OBS_SIZE)  # (E, A, 24)
+        """states (2E, 24) -> actions (2E, 2) in [-1, 1]; training mode adds the scheduled OU noise."""
+        obs = observations_by_match(states, NUM_AGENTS, OBS_SIZE) * self.config.obs_scale  # (E, A, 24)
         with torch.no_grad():
             actions = torch.stack([actor(obs[:, k]) for k, actor in enumerate(self.actors)], dim=1).numpy()  # (E, A, 2)
         if not deterministic:
@@ -117,7 +136,8 @@ class MADDPGAgent:
 
     def step(self, states: np.ndarray, actions: np.ndarray, rewards: list, next_states: np.ndarray,
              dones: list, max_reached: list | None = None) -> dict | None:  # fmt: skip
-        """Store every match's transition; learn every `update_every` steps once a batch is available."""
+        """Store every match's transition; every `update_every` steps, once `learn_start` transitions are stored,
+        take `gradient_steps` gradient steps and return their mean metrics."""
         cfg = self.config
         obs = np.asarray(states, dtype=np.float32).reshape(-1, NUM_AGENTS, OBS_SIZE)
         E = obs.shape[0]
@@ -126,46 +146,51 @@ class MADDPGAgent:
         # its bootstrap would come from the wrong state: such transitions are not stored (1 in 1,001 decisions).
         keep = ~step.truncated  # (E,)
         if keep.any():
-            self.memory.add(obs[keep], np.asarray(actions, dtype=np.float32).reshape(E, NUM_AGENTS, ACTION_SIZE)[keep],
-                            step.rewards[keep], step.next_obs[keep], step.terminated[keep].astype(np.float32))  # fmt: skip
+            scale = np.float32(cfg.obs_scale)
+            acts = np.asarray(actions, dtype=np.float32).reshape(E, NUM_AGENTS, ACTION_SIZE)  # (E, A, 2)
+            self.memory.add(obs[keep] * scale, acts[keep], step.rewards[keep], step.next_obs[keep] * scale,
+                            step.terminated[keep].astype(np.float32))  # fmt: skip
         done = step.terminated | step.truncated  # (E,)
         if self.noise is not None and done.any():
             self.noise.state[done] = self.noise.mu
-        self.noise_scale = max(cfg.noise_min, self.noise_scale * cfg.noise_decay)
         self.steps += 1
-        if self.steps % cfg.update_every or len(self.memory) < cfg.batch_size:
+        self.match_steps += E
+        if self.steps % cfg.update_every or len(self.memory) < max(cfg.batch_size, cfg.learn_start):
             return None
-        return self.learn(self.memory.sample(cfg.batch_size, self.rng))
+        steps = [self.gradient_step(self.memory.sample(cfg.batch_size, self.rng)) for _ in range(cfg.gradient_steps)]
+        self.learn_steps += 1
+        return {**{k: float(np.mean([m[k] for m in steps])) for k in steps[0]}, "noise_scale": self.noise_scale}
 
     def _joint(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """(B, A, 24), (B, A, 2) -> critic input (B, 52)."""
         return torch.cat([obs.flatten(1), actions.flatten(1)], dim=1)
 
-    def learn(self, batch: ReplayBatch) -> dict:
-        """One critic and one actor step per racket, then soft target updates."""
+    def gradient_step(self, batch: ReplayBatch) -> dict:
+        """One critic and one actor step per racket on scaled observations, then soft target updates."""
         cfg, metrics = self.config, {}
         with torch.no_grad():
             next_actions = torch.stack([a(batch.next_obs[:, k]) for k, a in enumerate(self.target_actors)], dim=1)
+            next_joint = self._joint(batch.next_obs, next_actions)  # (B, 52)
+        joint = self._joint(batch.obs, batch.actions)  # (B, 52)
         for i in range(NUM_AGENTS):
             with torch.no_grad():
-                next_q = self.target_critics[i](self._joint(batch.next_obs, next_actions)).squeeze(-1)
-                y = td_target(batch.rewards[:, i], next_q, batch.terminated, cfg.gamma)
-            critic_loss = (self.critics[i](self._joint(batch.obs, batch.actions)).squeeze(-1) - y).pow(2).mean()
+                y = td_target(batch.rewards[:, i], self.target_critics[i](next_joint).squeeze(-1), batch.terminated,
+                              cfg.gamma)  # (B,)
+            critic_loss = (self.critics[i](joint).squeeze(-1) - y).pow(2).mean()
             self.critic_optims[i].zero_grad()
             critic_loss.backward()
-            nn.utils.clip_grad_norm_(self.critics[i].parameters(), cfg.max_grad_norm)
+            if cfg.max_grad_norm > 0:
+                nn.utils.clip_grad_norm_(self.critics[i].parameters(), cfg.max_grad_norm)
             self.critic_optims[i].step()
-            own = self.actors[i](batch.obs[:, i])
+            own = self.actors[i](batch.obs[:, i])  # (B, 2)
             actions = torch.stack([own if k == i else batch.actions[:, k] for k in range(NUM_AGENTS)], dim=1)
             actor_loss = -self.critics[i](self._joint(batch.obs, actions)).mean()
             self.actor_optims[i].zero_grad()
-            actor_loss.backward()
+            actor_loss.backward()  # the critic's gradients from here are cleared at its next zero_grad
             self.actor_optims[i].step()
             metrics[f"critic_loss_{i}"], metrics[f"actor_loss_{i}"] = critic_loss.item(), actor_loss.item()
         soft_update(self.target_critics, self.critics, cfg.tau)
         soft_update(self.target_actors, self.actors, cfg.tau)
-        self.learn_steps += 1
-        metrics["noise_scale"] = self.noise_scale
         return metrics
 
     def save(self, directory: str | os.PathLike) -> Path:

@@ -36,8 +36,9 @@ def test_buffer_steps_must_be_a_multiple_of_update_every():
         HAPPOConfig(update_every=128, buffer_steps=300)
 
 
-@pytest.mark.parametrize(("field", "value"), [("tau", 0.0), ("noise_decay", 1.5), ("batch_size", 0), ("seed", -1),
-                                              ("critic_hidden", [64])])  # fmt: skip
+@pytest.mark.parametrize(("field", "value"), [("tau", 0.0), ("noise_decay_steps", 0), ("batch_size", 0), ("seed", -1),
+                                              ("critic_hidden", [64]), ("gradient_steps", 0), ("obs_scale", 0.0),
+                                              ("noise_end", -0.1), ("practice_matches", -1)])  # fmt: skip
 def test_every_bad_maddpg_field_is_refused_by_name(field, value):
     with pytest.raises(ValueError, match=f"{field}="):
         MADDPGConfig(**{field: value})

@@ -49,7 +49,8 @@ def test_ou_noise_has_the_stationary_mean_and_variance_of_its_process():
 
 
 def test_maddpg_runs_through_the_course_api_and_round_trips(tmp_path):
-    cfg = MADDPGConfig(num_matches=3, batch_size=32, buffer_size=1000, critic_hidden=(32,), update_every=2)
+    cfg = MADDPGConfig(num_matches=3, practice_matches=0, batch_size=32, buffer_size=1000, critic_hidden=(32,),
+                       learn_start=0, update_every=2, gradient_steps=3)  # fmt: skip
     agent, env = MADDPGAgent(cfg), TennisEnvironment(num_matches=3, seed=0)
     states = env.reset()[BRAIN_NAME].vector_observations
     metrics = []
@@ -62,6 +63,9 @@ def test_maddpg_runs_through_the_course_api_and_round_trips(tmp_path):
         states = info.vector_observations
     assert metrics and all(np.isfinite(v) for m in metrics for v in m.values())
     assert agent.noise_scale < 1.0
+    assert agent.learn_steps == len(metrics) and len(metrics) == (60 - 11) // 2 + 1  # from 32 transitions, every 2nd
+    adam_steps = agent.critic_optims[0].state[next(agent.critics[0].parameters())]["step"]
+    assert int(adam_steps) == 3 * len(metrics)  # gradient_steps per learning step
     for bad in (np.zeros((3, 24)), np.full((2, 24), np.inf)):
         with pytest.raises(ValueError, match="24|NaN"):
             agent.act(bad)
@@ -71,7 +75,26 @@ def test_maddpg_runs_through_the_course_api_and_round_trips(tmp_path):
 
 
 def test_a_timed_out_step_is_not_stored_with_the_next_points_observation():
-    agent = MADDPGAgent(MADDPGConfig(num_matches=2, batch_size=4, critic_hidden=(8,)))
+    agent = MADDPGAgent(MADDPGConfig(num_matches=2, batch_size=4, critic_hidden=(8,), obs_scale=1.0))
     states = np.zeros((4, 24))
     agent.step(states, np.zeros((4, 2)), [0.0] * 4, np.ones((4, 24)), [False, False, True, True], [False, False, True, True])
     assert len(agent.memory) == 1 and np.all(agent.memory.next_obs[0] == 1.0) and agent.memory.terminated[0] == 0.0
+
+
+def test_the_noise_falls_linearly_over_its_match_steps_then_stays():
+    agent = MADDPGAgent(MADDPGConfig(num_matches=2, noise_start=2.0, noise_end=0.5, noise_decay_steps=100))
+    seen = []
+    for _ in range(60):  # 2 match steps per vector step
+        seen.append(agent.noise_scale)
+        agent.step(np.zeros((4, 24)), np.zeros((4, 2)), [0.0] * 4, np.zeros((4, 24)), [False] * 4)
+    assert seen[0] == 2.0 and seen[25] == pytest.approx(2.0 - 1.5 * 50 / 100) and seen[50:] == [0.5] * 10
+
+
+def test_observations_are_stored_and_seen_scaled():
+    agent = MADDPGAgent(MADDPGConfig(num_matches=1, obs_scale=0.1, critic_hidden=(8,)))
+    states = np.arange(48, dtype=np.float64).reshape(2, 24)
+    agent.step(states, np.zeros((2, 2)), [0.0, 0.0], states + 10, [False, False])
+    assert np.allclose(agent.memory.obs[0], states * 0.1) and np.allclose(agent.memory.next_obs[0], (states + 10) * 0.1)
+    with torch.no_grad():
+        expected = agent.actors[1](torch.tensor(states[1] * 0.1, dtype=torch.float32)).numpy()
+    assert np.allclose(agent.act(states, deterministic=True)[1], expected, atol=1e-6)
