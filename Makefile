@@ -67,6 +67,6 @@ bench: $(STAMP)
 solve: $(STAMP)
 	$(BIN)/python bench/solve.py
 
-## Hyperparameter sweep on Ray Tune, locally or on the cluster named by RAY_ADDRESS (see bench/sweep.py --help).
+## Hyperparameter sweep on Ray Tune on this machine (see bench/sweep.py --help; README: a cluster, as a Ray job).
 sweep: $(SWEEP_STAMP)
 	$(BIN)/python bench/sweep.py
