@@ -154,6 +154,17 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def runs_table(results: dict) -> str:
+    """The Report's per-run table of a study from its results JSON, for studies where few runs solve: how far each
+    run trained and how good its exploring and its deterministic policy became."""
+    lines = ["| arm | seed | match steps trained | best 100-episode average | final 100-episode average | "
+             "evaluation average | evaluation episodes at the ceiling |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for r in results["runs"]:
+        lines.append(f"| {r['arm']} | {r['seed']} | {r['steps_trained']:,} | {r['best']:.2f} | {r['final']:.2f} | "
+                     f"{r['eval_avg']:.2f} | {r['eval_ceiling']} of {r['eval_episodes']} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
     rows = {label: [summarise(s, h) for s, h in zip(study.seeds, hs)] for label, hs in histories.items()}
     summary = summarise_arms(study, rows)
@@ -171,7 +182,7 @@ def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
     results = ROOT / "results"
     results.mkdir(exist_ok=True)
     per_run = [{"arm": label, "config": study.arms[label][0], "overrides": study.arms[label][1],
-                "code_version": h["code_version"], **r}
+                "code_version": h["code_version"], "steps_trained": h["env_steps"][-1], **r}
                for label in rows for r, h in zip(rows[label], histories[label])]  # fmt: skip
     with open(results / f"compare_{name}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(per_run[0]))
@@ -185,7 +196,8 @@ def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
         match_steps=study.match_steps, stop_at_ceiling=study.stop_at_ceiling, threads=study.threads,
         arms={label: dict(zip(("config", "overrides"), study.arms[label])) for label in rows},
         summary=finite_or_none(summary), runs=per_run), indent=1, default=lambda v: None) + "\n")  # fmt: skip
-    print(markdown_table(json.loads((results / f"compare_{name}.json").read_text())))
+    written = json.loads((results / f"compare_{name}.json").read_text())
+    print(markdown_table(written), runs_table(written), sep="\n\n")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -24,8 +24,8 @@ def test_a_two_trial_sweep_reports_every_trial_and_writes_a_usable_best_config(t
         rows = list(csv.DictReader(f))
     assert len(rows) == 2
     assert [r["default"] for r in rows].count("True") == 1  # the default config is always one of the trials
-    for r in rows:
-        assert float(r["learn_steps"]) >= 1 and float(r["episodes"]) > 0 and 0 < float(r["train_seconds"]) <= 0.3 * 60 + 5
+    for r in rows:  # a trial stops at its budget; the learning step under way finishes (slowly on a busy machine)
+        assert float(r["learn_steps"]) >= 1 and float(r["episodes"]) > 0 and 0 < float(r["train_seconds"]) <= 0.3 * 60 + 15
     best = json.loads((tmp_path / "smoke" / "best_config.json").read_text())
     assert set(best) <= {f.name for f in fields(HAPPOConfig)}
     assert HAPPOConfig(**best).num_matches == int(rows[0]["num_matches"])  # the best row, usable as TENNIS_OVERRIDES
