@@ -45,6 +45,7 @@ class Study:
     minutes: float  # training budget per run
     match_steps: int = 0  # or this many match steps, whichever comes first (0: no step limit)
     stop_at_ceiling: bool = True  # as `make train`: stop once solved and a check has every rally at the ceiling
+    goals: bool = False  # also count, per arm, the seeds that meet each goal of GOALS and draw the frontier figure
     note: str = ""
     threads: dict = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
 
@@ -64,6 +65,15 @@ STUDIES = {
         arms={f"seed_design, std {s}": ("seed_design", json.dumps({"init_std": s})) for s in (0.1, 0.3, 0.5, 1.0)},
         seeds=(100,), minutes=5.0,
         note="the small search that picks the design's big std, on a seed the design study does not use"),
+    "frontier": Study(
+        arms={"default (std 0.5, 8 practice)": ("default", "{}"),
+              "fast (std 0.15, no practice)": ("fast", "{}"),
+              "std 0.5, no practice": ("default", json.dumps({"practice_matches": 0})),
+              "std 0.5, 16 practice": ("default", json.dumps({"practice_matches": 16})),
+              "std 0.5, 32 practice": ("default", json.dumps({"practice_matches": 32}))},
+        seeds=(0, 1, 2, 3, 4), minutes=2.5, stop_at_ceiling=False, goals=True,
+        note="speed against robustness: the exploration std and the number of practice matches, each run for the "
+             "whole budget so that what follows the solve is measured"),
     "maddpg": Study(
         arms={"HAPPO": ("default", "{}"), "MADDPG": ("maddpg", "{}")},
         seeds=(0, 1, 2, 3, 4), minutes=5.0,
@@ -166,6 +176,51 @@ def runs_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+# The goals of the default (issue #14): each counts the seeds of an arm that meet it.
+GOALS = {
+    "solved within 25 s": lambda r: r["seconds"] is not None and r["seconds"] < 25,
+    "evaluation 100 of 100 at the ceiling": lambda r: r["eval_ceiling"] == r["eval_episodes"],
+    "a check with every rally at the ceiling within 60 s": lambda r: (r["ceiling_seconds"] or np.inf) <= 60,
+    "never below 0.5 after solving": lambda r: r["episodes"] is not None and r["min_after_solve"] >= 0.5,
+}  # fmt: skip
+
+
+def goals_table(results: dict) -> str:
+    """The Report's table of how many seeds of each arm meet each goal, from the per-run rows of a results JSON."""
+    lines = ["| arm | median seconds to solve | " + " | ".join(GOALS) + " |", "|---|---:|" + "---:|" * len(GOALS)]
+    for label, arm in results["summary"].items():
+        runs = [r for r in results["runs"] if r["arm"] == label]
+        median = arm["seconds"]["median"]
+        lines.append(f"| {label} | {'unsolved' if median is None else f'{median:.1f}'} | "
+                     + " | ".join(f"{sum(map(met, runs))} of {len(runs)}" for met in GOALS.values()) + " |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def frontier_figure(results: dict, path: Path) -> None:
+    """Each arm's seeds as points of (training seconds to solve, evaluation episodes at the ceiling), its medians as a
+    large marker, and the goal's corner (under 25 s, 100 of 100) shaded."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    budget = results["minutes"] * 60
+    for label, arm in results["summary"].items():
+        runs = [r for r in results["runs"] if r["arm"] == label]
+        xs = [budget if r["seconds"] is None else r["seconds"] for r in runs]
+        (dots,) = ax.plot(xs, [r["eval_ceiling"] for r in runs], "o", alpha=0.45, ms=5)
+        x, y = arm["seconds"]["median"] or budget, arm["eval_ceiling"]["median"]
+        ax.plot(x, y, "D", ms=10, color=dots.get_color(), mec="black", label=f"{label} (median)")
+    ax.axvspan(0, 25, ymin=0, ymax=1, color="tab:green", alpha=0.07)
+    ax.axhline(100, color="tab:green", ls="--", lw=1)
+    ax.axvline(25, color="tab:green", ls="--", lw=1)
+    ax.set_xlabel("wall-clock seconds of training to solve (one thread per run)")
+    ax.set_ylabel("evaluation episodes at the ceiling (of 100)")
+    ax.set_title(f"speed against robustness: seeds {results['seeds']}; goal: left of 25 s on the top line")
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
     rows = {label: [summarise(s, h) for s, h in zip(study.seeds, hs)] for label, hs in histories.items()}
     summary = summarise_arms(study, rows)
@@ -203,6 +258,10 @@ def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
 
     matplotlib.use("Agg")
     from plotting import plot_runs
+
+    if study.goals:
+        print("\n" + goals_table(written))
+        frontier_figure(written, ROOT / "image" / f"compare_{name}_frontier.png")
 
     for x_key, suffix in (("env_steps", ""), ("seconds", "_wallclock")):
         fig = plot_runs(histories, x_key=x_key, title=f"{name}: seeds {list(study.seeds)}")

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from compare import markdown_table  # noqa: E402
+from compare import markdown_table, runs_table  # noqa: E402
 
 
 def load(name: str) -> dict:
@@ -66,6 +66,21 @@ def quoted() -> list[tuple[str, str]]:
     solved = {label: arm["solved"] for label, arm in happo_mappo["summary"].items()}
     checks.append(("README.md", f"HAPPO, MAPPO and HAPPO with a fixed order solve on {solved['HAPPO']}, "
                                 f"{solved['MAPPO (M = 1)']} and {solved['HAPPO, fixed order']} of 10 seeds"))
+    checks.append(("Report.md", runs_table(load("compare_design.json"))))
+    maddpg = load("compare_maddpg.json")
+    checks.append(("Report.md", markdown_table(maddpg)))
+    checks.append(("Report.md", runs_table(maddpg)))
+    happo, mad = maddpg["summary"]["HAPPO"], maddpg["summary"]["MADDPG"]
+    checks.append(("README.md", f"MADDPG and HAPPO solve on {mad['solved']} and {happo['solved']} of 5 seeds; MADDPG in "
+                                f"a median of {mad['env_steps']['median']:,.0f} match steps against HAPPO's "
+                                f"{happo['env_steps']['median']:,.0f}, but after {mad['seconds']['median']:.1f} s of "
+                                f"training against {happo['seconds']['median']:.1f} s"))  # fmt: skip
+    small, big = (row["outside_clip_by_age"] for row in load("design_ratio.json")["rows"])
+    checks.append(("Report.md", f"from {small[1]:.2f} at one learning step old to {small[15]:.2f} at fifteen; with "
+                                f"std 0.1 it stays at or below {max(big):.2f}"))  # fmt: skip
+    design = load("compare_design.json")["summary"]
+    checks.append(("README.md", "solves on {} and {} of 3 seeds in 20 minutes".format(
+        *(arm["solved"] for arm in design.values()))))  # fmt: skip
     return checks
 
 
@@ -90,3 +105,12 @@ def test_the_no_difference_claim_holds_for_every_p_value():
     assert len(ps) == 10 and min(ps) > 0.25
     for doc in ("README.md", "Report.md"):
         assert "0.25" in (ROOT / doc).read_text()
+
+
+def test_the_design_std_search_picked_the_std_that_scored_best():
+    """Report section 7 says std 0.1 had the best 100-episode average and the best evaluation of the search."""
+    runs = load("compare_design_std.json")["runs"]
+    best = max(runs, key=lambda r: r["best"])
+    assert best["arm"] == max(runs, key=lambda r: r["eval_avg"])["arm"] == "seed_design, std 0.1"
+    assert "0.1 had the best 100-episode average and the best evaluation" in " ".join(
+        (ROOT / "Report.md").read_text().split())
