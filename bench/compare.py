@@ -6,7 +6,8 @@ slows every arm alike. A finished run is reused only when it was trained by the 
 of the files that decide training (`code_version`), and a run from other code is trained again. Rerun the command to
 continue after an interruption. For each study the command prints and writes results/compare_<study>.json and .csv
 (per run, and per arm: medians with bootstrap 95 % intervals, Mann-Whitney U against the first arm) and draws
-image/compare_<study>.png (against match steps) and image/compare_<study>_wallclock.png.
+image/compare_<study>.png (against match steps) and image/compare_<study>_wallclock.png; the frontier study also
+counts the seeds of each arm that meet each goal of the default (GOALS) and draws image/compare_frontier_goals.png.
 
 Run: .venv/bin/python bench/compare.py                      # every study
      .venv/bin/python bench/compare.py --study happo_mappo --seeds 0 1 2
@@ -261,12 +262,13 @@ def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
 
     if study.goals:
         print("\n" + goals_table(written))
-        frontier_figure(written, ROOT / "image" / f"compare_{name}_frontier.png")
+        frontier_figure(written, ROOT / "image" / f"compare_{name}_goals.png")
 
     for x_key, suffix in (("env_steps", ""), ("seconds", "_wallclock")):
         fig = plot_runs(histories, x_key=x_key, title=f"{name}: seeds {list(study.seeds)}")
         fig.savefig(ROOT / "image" / f"compare_{name}{suffix}.png", dpi=110)
-    print(f"tables: results/compare_{name}.json, .csv; figures: image/compare_{name}.png, _wallclock.png")
+    print(f"tables: results/compare_{name}.json, .csv; figures: image/compare_{name}.png, _wallclock.png"
+          + (", _goals.png" if study.goals else ""))
 
 
 def main() -> None:
