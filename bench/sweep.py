@@ -64,7 +64,8 @@ def search_space(algo: str = "happo") -> dict:
             "tau": tune.choice([0.005, 0.01, 0.02]),
             "ou_sigma": tune.choice([0.1, 0.2, 0.3]),
             "noise_decay_steps": tune.choice([200_000, 500_000, 1_000_000]),
-            "critic_hidden": tune.choice([(128, 128), (256, 128), (400, 300)]),
+            # layer sizes as text: Tune reads a tuple in the default's point as a nested path and fails
+            "critic_hidden": tune.choice(["128x128", "256x128", "400x300"]),
             "seed": tune.randint(0, 5),
         }
     return {
@@ -84,7 +85,13 @@ def default_point(algo: str = "happo") -> dict:
     """The algorithm's default config's values of the sampled fields: Tune's first trial."""
     name, config_class = ALGOS[algo]
     default = HAPPOConfig.named(name) if config_class is HAPPOConfig else config_class()
-    return {key: getattr(default, key) for key in search_space(algo)}
+    point = {key: getattr(default, key) for key in search_space(algo)}
+    return {key: "x".join(map(str, v)) if isinstance(v, tuple) else v for key, v in point.items()}
+
+
+def config_overrides(params: dict) -> dict:
+    """A sampled point as config fields (TENNIS_OVERRIDES): layer sizes written "256x128" become [256, 128]."""
+    return {key: [int(n) for n in v.split("x")] if key == "critic_hidden" else v for key, v in params.items()}
 
 
 def _die_with_parent() -> None:  # the training must not outlive a trial that Tune stops or kills
@@ -116,7 +123,7 @@ def run_trial(params: dict) -> None:
     attempt = len((attempts / tune.get_context().get_trial_id()).read_text().splitlines())
     env = dict(os.environ, TENNIS_SEED=str(seed), TENNIS_CONFIG=config, TENNIS_MINUTES=str(minutes),
                TENNIS_OUTPUT_DIR=str(out), TENNIS_WATCH="0", TENNIS_PROGRESS="lines", TENNIS_EVAL_EPISODES="0",
-               TENNIS_OVERRIDES=json.dumps(params), TENNIS_RESUME_EVERY="0")  # fmt: skip
+               TENNIS_OVERRIDES=json.dumps(config_overrides(params)), TENNIS_RESUME_EVERY="0")  # fmt: skip
     progress, log = out / "runs" / "progress.jsonl", (out / "papermill.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "papermill", str(root / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
                              "--log-output", "--no-progress-bar", "--cwd", str(root)],
@@ -164,7 +171,7 @@ def write_results(results, out: Path, algo: str = "happo") -> list[dict]:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    best = {k: v for k, v in rows[0].items() if k in search_space(algo) and k != "seed"}
+    best = config_overrides({k: v for k, v in rows[0].items() if k in search_space(algo) and k != "seed"})
     (out / "best_config.json").write_text(json.dumps(best, indent=2))
     return rows
 

@@ -31,3 +31,17 @@ def test_a_two_trial_sweep_reports_every_trial_and_writes_a_usable_best_config(t
     assert HAPPOConfig(**best).num_matches == int(rows[0]["num_matches"])  # the best row, usable as TENNIS_OVERRIDES
     left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
     assert left == "", f"trainings left running after the sweep: {left}"
+
+
+def test_a_maddpg_sweep_starts_from_the_defaults_and_its_best_config_is_a_maddpg_config(tmp_path):
+    from maddpg_agent import MADDPGConfig
+
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "sweep.py"), "--algo", "maddpg", "--samples", "1",
+                          "--minutes", "0.3", "--grace-minutes", "0.15", "--out", str(tmp_path), "--name", "maddpg"],
+                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    with (tmp_path / "maddpg" / "results.csv").open() as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["default"] == "True" and row["critic_hidden"] == "256x128" and float(row["episodes"]) > 0
+    best = json.loads((tmp_path / "maddpg" / "best_config.json").read_text())
+    assert MADDPGConfig(**{**best, "critic_hidden": tuple(best["critic_hidden"])}) == MADDPGConfig()
