@@ -186,11 +186,16 @@ GOALS = {
 }  # fmt: skip
 
 
+def arm_runs(results: dict, label: str) -> list[dict]:
+    """The per-run rows of one arm of a results JSON."""
+    return [r for r in results["runs"] if r["arm"] == label]
+
+
 def goals_table(results: dict) -> str:
     """The Report's table of how many seeds of each arm meet each goal, from the per-run rows of a results JSON."""
     lines = ["| arm | median seconds to solve | " + " | ".join(GOALS) + " |", "|---|---:|" + "---:|" * len(GOALS)]
     for label, arm in results["summary"].items():
-        runs = [r for r in results["runs"] if r["arm"] == label]
+        runs = arm_runs(results, label)
         median = arm["seconds"]["median"]
         lines.append(f"| {label} | {'unsolved' if median is None else f'{median:.1f}'} | "
                      + " | ".join(f"{sum(map(met, runs))} of {len(runs)}" for met in GOALS.values()) + " |")  # fmt: skip
@@ -205,7 +210,7 @@ def frontier_figure(results: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     budget = results["minutes"] * 60
     for label, arm in results["summary"].items():
-        runs = [r for r in results["runs"] if r["arm"] == label]
+        runs = arm_runs(results, label)
         xs = [budget if r["seconds"] is None else r["seconds"] for r in runs]
         (dots,) = ax.plot(xs, [r["eval_ceiling"] for r in runs], "o", alpha=0.45, ms=5)
         x, y = arm["seconds"]["median"] or budget, arm["eval_ceiling"]["median"]

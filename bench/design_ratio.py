@@ -72,7 +72,6 @@ def main() -> None:
     parser.add_argument("--learn-steps", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    torch.manual_seed(args.seed)
     rows = [measure(name, args.learn_steps, args.seed) for name in ("seed_design", "seed_design_big_std")]
     path = ROOT / "results" / "design_ratio.json"
     command = "bench/design_ratio.py" + (f" --learn-steps {args.learn_steps}" if args.learn_steps != 400 else "") + (

@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+from rollout import play
 
 from happo_agent import HAPPOAgent, HAPPOConfig
 from tennis_sim.environment import BRAIN_NAME, make_env
@@ -11,15 +12,6 @@ from tennis_sim.environment import BRAIN_NAME, make_env
 spec = importlib.util.spec_from_file_location("design_ratio", Path(__file__).resolve().parents[1] / "bench/design_ratio.py")
 design_ratio = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(design_ratio)
-
-
-def play(agent: HAPPOAgent, env, states: np.ndarray, steps: int) -> np.ndarray:
-    for _ in range(steps):
-        actions = agent.act(states)
-        info = env.step(actions)[BRAIN_NAME]
-        agent.step(states, actions, info.rewards, info.vector_observations, info.local_done, info.max_reached)
-        states = info.vector_observations
-    return states
 
 
 def test_ratios_are_one_until_the_policy_learns_then_move_only_for_samples_older_than_the_update():

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from compare import GOALS, goals_table, markdown_table, runs_table  # noqa: E402
+from compare import GOALS, arm_runs, goals_table, markdown_table, runs_table  # noqa: E402
 
 
 def load(name: str) -> dict:
@@ -124,7 +124,7 @@ def test_the_frontier_claims_hold_for_the_committed_runs():
     results, at_ceiling = load("compare_frontier.json"), GOALS["evaluation 100 of 100 at the ceiling"]
     perfect = {}
     for label, arm in results["summary"].items():
-        runs = [r for r in results["runs"] if r["arm"] == label]
+        runs = arm_runs(results, label)
         assert not (arm["seconds"]["median"] < 25 and all(map(at_ceiling, runs))), label
         perfect[label] = sum(map(at_ceiling, runs))
     default = next(iter(perfect))

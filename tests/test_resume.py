@@ -3,22 +3,13 @@
 import numpy as np
 import pytest
 import torch
+from rollout import play
 
 from happo_agent import HAPPOAgent, HAPPOConfig
 from resume import load_resume, save_resume
 from tennis_sim.environment import BRAIN_NAME, TennisEnvironment
 
 CFG = dict(num_matches=3, update_every=8, buffer_steps=8, minibatch_size=12, epochs=2, critic_hidden=(16,), seed=4)
-
-
-def play(agent, env, states, steps, rewards):
-    for _ in range(steps):
-        actions = agent.act(states)
-        info = env.step(actions)[BRAIN_NAME]
-        agent.step(states, actions, info.rewards, info.vector_observations, info.local_done, info.max_reached)
-        rewards.append(info.rewards)
-        states = info.vector_observations
-    return states
 
 
 @pytest.mark.parametrize("config", [HAPPOConfig(**CFG), HAPPOConfig.seed_design(**{**CFG, "buffer_steps": 16})])
