@@ -9,6 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+from check_rule import markdown_rows  # noqa: E402
 from compare import GOALS, arm_runs, goals_table, markdown_table, runs_table  # noqa: E402
 
 
@@ -81,6 +82,27 @@ def quoted() -> list[tuple[str, str]]:
     frontier = load("compare_frontier.json")
     checks.append(("Report.md", markdown_table(frontier)))
     checks.append(("Report.md", goals_table(frontier)))
+    def misses(labels: list[str]) -> tuple[int, int]:  # evaluation misses, and those in a match's third to fifth rally
+        runs = [r for r in frontier["runs"] if r["arm"] in labels]
+        return sum(r["eval_episodes"] - r["eval_ceiling"] for r in runs), sum(r["fail_late"] for r in runs)
+
+    arms = list(frontier["summary"])
+    (all_default, late_default), (all_wide, late_wide) = misses(arms[:1]), misses([a for a in arms if "std 0.5" in a])
+    checks.append(("Report.md", f"{late_default} of the default's {all_default} misses on five seeds came in a match's "
+                                f"third to fifth rally, and {late_wide} of {all_wide} over the four arms with std 0.5"))
+    rule = load("check_rule.json")
+    checks.append(("Report.md", markdown_rows(rule)))
+    m, signs = rule["misses"], rule["five_vs_two"]
+    checks.append(("Report.md", f"missed {m['five']} evaluation episodes in all, against {m['two']} for the notebook's "
+                                f"check and {m['last']} for the last policy; it misses fewer on {signs['fewer']} seeds, "
+                                f"more on {signs['more']}, and as many on {signs['same']}. Five seeds cannot make that "
+                                f"significant (sign test p = {signs['p']:.2f})"))  # fmt: skip
+    checks.append(("Report.md", f"section 5: {m['five']} evaluation misses against {m['two']} on the same five runs)"))
+    checks.append(("README.md", f"kept policies that missed {m['five']} evaluation episodes in all, against {m['two']} "
+                                "for the notebook's check"))
+    never = sum(r["five_first_perfect_step"] is None for r in rule["rows"])
+    checks.append(("Report.md", f"(on {['no', 'one', 'two', 'three', 'four', 'five'][never]} of the five runs none came "
+                                f"within {rule['match_steps']:,} match steps)"))
     design = load("compare_design.json")["summary"]
     checks.append(("README.md", "solves on {} and {} of 3 seeds in 20 minutes".format(
         *(arm["solved"] for arm in design.values()))))  # fmt: skip

@@ -1,0 +1,38 @@
+"""bench/check_rule.py: the five-rally check runs beside the notebook's on the same policy, and its sign test."""
+
+import importlib.util
+from pathlib import Path
+
+from rollout import play
+
+from evaluation import evaluate
+from happo_agent import HAPPOAgent, HAPPOConfig
+from tennis_sim.environment import make_env
+from training_run import CHECK_SEED_OFFSET, RunLimits
+
+spec = importlib.util.spec_from_file_location("check_rule", Path(__file__).resolve().parents[1] / "bench/check_rule.py")
+check_rule = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(check_rule)
+
+
+def test_sign_test_by_hand():
+    # 3 seeds fewer, 0 more, 2 ties: p = 2 * (1/2)^3
+    assert check_rule.sign_test([(0, 0), (0, 6), (2, 8), (1, 3), (0, 0)]) == dict(fewer=3, more=0, same=2, p=0.25)
+    assert check_rule.sign_test([(1, 0), (0, 1)])["p"] == 1.0  # 1 each way: 2 * (1 + 2) / 4, capped
+    assert check_rule.sign_test([(0, 0)]) == dict(fewer=0, more=0, same=1, p=1.0)
+
+
+def test_every_check_is_followed_by_a_five_rally_check_of_the_same_policy(tmp_path):
+    config = HAPPOConfig(num_matches=2, practice_matches=0, update_every=8, buffer_steps=8, minibatch_size=16, seed=3)
+    agent, env = HAPPOAgent(config), make_env(num_matches=2, seed=3)
+    limits = RunLimits(check_every=1, check_from=0.0, resume_every=0, progress="lines")
+    run = check_rule.BothChecks(agent, env, tmp_path, 3, limits)
+    run.states = play(agent, env, run.states, 8)  # one learning step
+    run._check()
+    (two,), (five,) = run.checks, run.five_checks
+    assert two["learn_steps"] == five["learn_steps"] == 1
+    replay = evaluate(lambda s: agent.act(s, deterministic=True), make_env(num_matches=40, seed=3 + CHECK_SEED_OFFSET), 5)
+    assert five["ceiling"] == replay.full_length.sum() and five["average"] == float(replay.scores.mean())
+    kept = check_rule.load_agent(run.five_dir)  # the five-rally check's best so far is saved, like the notebook's
+    assert (kept.act(run.states, deterministic=True) == agent.act(run.states, deterministic=True)).all()
+    assert (run.run_checkpoints / "happo.pt").is_file()
