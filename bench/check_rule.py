@@ -1,12 +1,12 @@
-"""Which check keeps the better policy: two rallies per match (the notebook's) or five (the evaluation's), on the same runs.
+"""Which check keeps the better policy: five rallies per match (the notebook's) or two, on the same training runs.
 
-Every 10 learning steps the notebook's check lets the mean action play two consecutive rallies in each of 100 fresh
-matches, and the best-ranked checked policy is the one kept. A deterministic rally is nearly periodic, so the rally
-after a timeout begins at about one phase per match: the check meets one in-flight start per match, while the
-evaluation (five rallies in each of 20 matches) meets four. Here each seed of the default trains once, for a fixed
-number of match steps, with the notebook's loop and bookkeeping (`TrainingRun`); at every check the same policy also
-plays five rallies in each of 40 fresh matches of the same check seed (the same 200 rallies, about the same cost),
-and the best policy by that check is kept as well. The policy each rule kept, and the last one, then play the
+Every 10 learning steps the notebook's check lets the mean action play five consecutive rallies in each of 40 fresh
+matches, as the evaluation does, and the best-ranked checked policy is the one kept. A deterministic rally is nearly
+periodic, so the rally after a timeout begins at about one phase per match: a check of two rallies per match (in 100
+matches, the same 200 rallies) meets only the start after the first timeout, while the evaluation (five rallies in
+each of 20 matches) meets four. Here each seed of the default trains once, for a fixed number of match steps, with
+the notebook's loop and bookkeeping (`TrainingRun`); after every check the same policy also plays the two-rally
+check, and the best policy by that check is kept as well. The policy each rule kept, and the last one, then play the
 notebook's evaluation (five rallies in each of 20 matches of seed + 1000). Training is the same whichever rule keeps,
 so the rules are compared on identical runs; a fixed number of match steps makes the runs independent of the
 machine's speed.
@@ -41,26 +41,26 @@ from training_run import CHECK_SEED_OFFSET, RunLimits, TrainingRun, load_agent, 
 sys.path.insert(0, str(ROOT / "bench"))
 from compare import code_version  # noqa: E402
 
-FIVE_RALLY_MATCHES, FIVE_RALLIES = 40, 5  # 200 rallies, as many as the notebook's check
+TWO_RALLY_MATCHES, TWO_RALLIES = 100, 2  # 200 rallies, as many as the notebook's check
 EVAL_MATCHES, EVAL_RALLIES, EVAL_SEED_OFFSET = 20, 5, 1000  # the notebook's evaluation of 100 episodes
 
 
 class BothChecks(TrainingRun):
-    """The notebook's bookkeeping, whose every check is followed by a five-rally check of the same policy."""
+    """The notebook's bookkeeping, whose every (five-rally) check is followed by a two-rally check of the same policy."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.five_checks: list[dict] = []
-        self.five_dir = self.out / "runs" / "five_rally_checkpoints"
+        self.two_checks: list[dict] = []
+        self.two_dir = self.out / "runs" / "two_rally_checkpoints"
 
     def _check(self) -> None:
-        super()._check()  # keeps the best policy by two rallies per match in runs/checkpoints
-        env = make_env(num_matches=FIVE_RALLY_MATCHES, seed=self.seed + CHECK_SEED_OFFSET)
-        check = evaluate(lambda s: self.agent.act(s, deterministic=True), env, FIVE_RALLIES)
-        self.five_checks.append(dict(learn_steps=self.agent.learn_steps, env_steps=self.steps * self.E,
-                                     average=float(check.scores.mean()), ceiling=int(check.full_length.sum())))  # fmt: skip
-        if rank(self.five_checks[-1]) >= max(map(rank, self.five_checks)):
-            self.agent.save(self.five_dir)
+        super()._check()  # keeps the best policy by five rallies per match in runs/checkpoints
+        env = make_env(num_matches=TWO_RALLY_MATCHES, seed=self.seed + CHECK_SEED_OFFSET)
+        check = evaluate(lambda s: self.agent.act(s, deterministic=True), env, TWO_RALLIES)
+        self.two_checks.append(dict(learn_steps=self.agent.learn_steps, env_steps=self.steps * self.E,
+                                    average=float(check.scores.mean()), ceiling=int(check.full_length.sum())))  # fmt: skip
+        if rank(self.two_checks[-1]) >= max(map(rank, self.two_checks)):
+            self.agent.save(self.two_dir)
 
 
 def first_perfect(checks: list[dict], rallies: int) -> int | None:
@@ -112,10 +112,10 @@ def train_seed(seed: int, match_steps: int, out: Path) -> dict:
         if metrics:
             run.after_learning(metrics, states)
     history = run.finish(config, states)
-    two, five = history["checks"], run.five_checks
+    two, five = run.two_checks, history["checks"]
     row = dict(seed=seed, match_steps=run.steps * run.E, learn_steps=agent.learn_steps, episodes_to_solve=history["solved_at"],
                checks=len(two), code_version=version)  # fmt: skip
-    for name, checks, folder in (("two", two, run.run_checkpoints), ("five", five, run.five_dir)):
+    for name, checks, folder in (("two", two, run.two_dir), ("five", five, run.run_checkpoints)):
         row[f"{name}_kept_step"] = kept(checks)["learn_steps"] if checks else None
         row[f"{name}_first_perfect_step"] = first_perfect(checks, 200)
         scores = evaluate_policy(load_agent(folder), seed) if checks else dict(eval_avg=None, eval_ceiling=None)

@@ -1,4 +1,4 @@
-"""bench/check_rule.py: the five-rally check runs beside the notebook's on the same policy, and its sign test."""
+"""bench/check_rule.py: the two-rally check runs beside the notebook's on the same policy, and its sign test."""
 
 import importlib.util
 from pathlib import Path
@@ -22,17 +22,17 @@ def test_sign_test_by_hand():
     assert check_rule.sign_test([(0, 0)]) == dict(fewer=0, more=0, same=1, p=1.0)
 
 
-def test_every_check_is_followed_by_a_five_rally_check_of_the_same_policy(tmp_path):
+def test_every_check_is_followed_by_a_two_rally_check_of_the_same_policy(tmp_path):
     config = HAPPOConfig(num_matches=2, practice_matches=0, update_every=8, buffer_steps=8, minibatch_size=16, seed=3)
     agent, env = HAPPOAgent(config), make_env(num_matches=2, seed=3)
     limits = RunLimits(check_every=1, check_from=0.0, resume_every=0, progress="lines")
     run = check_rule.BothChecks(agent, env, tmp_path, 3, limits)
     run.states = play(agent, env, run.states, 8)  # one learning step
     run._check()
-    (two,), (five,) = run.checks, run.five_checks
+    (five,), (two,) = run.checks, run.two_checks
     assert two["learn_steps"] == five["learn_steps"] == 1
-    replay = evaluate(lambda s: agent.act(s, deterministic=True), make_env(num_matches=40, seed=3 + CHECK_SEED_OFFSET), 5)
-    assert five["ceiling"] == replay.full_length.sum() and five["average"] == float(replay.scores.mean())
-    kept = check_rule.load_agent(run.five_dir)  # the five-rally check's best so far is saved, like the notebook's
+    replay = evaluate(lambda s: agent.act(s, deterministic=True), make_env(num_matches=100, seed=3 + CHECK_SEED_OFFSET), 2)
+    assert two["ceiling"] == replay.full_length.sum() and two["average"] == float(replay.scores.mean())
+    kept = check_rule.load_agent(run.two_dir)  # the two-rally check's best so far is saved, like the notebook's
     assert (kept.act(run.states, deterministic=True) == agent.act(run.states, deterministic=True)).all()
     assert (run.run_checkpoints / "happo.pt").is_file()
