@@ -20,7 +20,7 @@ def plot_learning_curve(scores: list[float], solved_at: int | None, title: str =
         ax.axvline(solved_at, color="tab:red", ls=":", lw=1.5, label=f"solved at episode {solved_at}")
     if checks:
         ax.plot([c["episodes"] for c in checks], [c["average"] for c in checks], "D-", ms=3, lw=1, color="tab:purple",
-                label="deterministic check (average of 2 rallies in each of 100 fresh matches)")
+                label="deterministic check (average of 5 rallies in each of 40 fresh matches)")
     ax.set_xlabel("episode (one rally of one match)")
     ax.set_ylabel("score")
     ax.set_title(title)
