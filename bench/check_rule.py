@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from checkpoints import write_atomically  # noqa: E402
 from evaluation import evaluate  # noqa: E402
 from happo_agent import HAPPOAgent, HAPPOConfig  # noqa: E402
 from tennis_sim.environment import BRAIN_NAME, make_env  # noqa: E402
@@ -89,9 +90,10 @@ def sign_test(pairs: list[tuple[int, int]]) -> dict:
 
 def train_seed(seed: int, match_steps: int, out: Path) -> dict:
     result_file, version = out / "result.json", code_version("default")
-    if result_file.is_file() and json.loads(result_file.read_text())["code_version"] == version:
+    done = json.loads(result_file.read_text()) if result_file.is_file() else {}
+    if done.get("code_version") == version:
         print(f"seed {seed}: already done ({result_file})", flush=True)
-        return json.loads(result_file.read_text())
+        return done
     shutil.rmtree(out, ignore_errors=True)
     config = HAPPOConfig(seed=seed)
     torch.manual_seed(seed)  # as the notebook
@@ -121,7 +123,7 @@ def train_seed(seed: int, match_steps: int, out: Path) -> dict:
         scores = evaluate_policy(load_agent(folder), seed) if checks else dict(eval_avg=None, eval_ceiling=None)
         row.update({f"{name}_{k}": v for k, v in scores.items()})
     row.update({f"last_{k}": v for k, v in evaluate_policy(agent, seed).items()})
-    result_file.write_text(json.dumps(row, indent=1) + "\n")
+    write_atomically(result_file, (json.dumps(row, indent=1) + "\n").encode())  # a kill never leaves half a file
     return row
 
 
@@ -137,10 +139,18 @@ COLUMNS = ["seed", "learn_steps", "episodes_to_solve", "two_kept_step", "two_fir
            "five_kept_step", "five_first_perfect_step", "five_eval_ceiling", "last_eval_ceiling"]  # fmt: skip
 
 
+def positive_int(text: str) -> int:
+    """A training budget: 0 would mean no limit to TrainingRun, and this bench has no other."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--match-steps", type=int, default=2_000_000, help="training budget per seed")
+    parser.add_argument("--match-steps", type=positive_int, default=2_000_000, help="training budget per seed")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "check_rule")
     args = parser.parse_args()
     rows = []
@@ -152,8 +162,8 @@ def main() -> None:
         print(" | ".join(f"{'-' if r[c] is None else r[c]!s:>22}" for c in COLUMNS))
     rules = ("two", "five", "last")
     ceilings = {rule: [r[f"{rule}_eval_ceiling"] for r in rows if r[f"{rule}_eval_ceiling"] is not None] for rule in rules}
-    perfect = {rule: sum(c == EVAL_MATCHES * EVAL_RALLIES for c in ceilings[rule]) for rule in rules}
     episodes = EVAL_MATCHES * EVAL_RALLIES
+    perfect = {rule: sum(c == episodes for c in ceilings[rule]) for rule in rules}
     misses = {rule: sum(episodes - c for c in ceilings[rule]) for rule in rules}
     paired = [(episodes - r["five_eval_ceiling"], episodes - r["two_eval_ceiling"]) for r in rows
               if r["five_eval_ceiling"] is not None and r["two_eval_ceiling"] is not None]  # fmt: skip
