@@ -103,6 +103,9 @@ def quoted() -> list[tuple[str, str]]:
     never = sum(r["five_first_perfect_step"] is None for r in rule["rows"])
     checks.append(("Report.md", f"(on {['no', 'one', 'two', 'three', 'four', 'five'][never]} of the five runs none came "
                                 f"within {rule['match_steps']:,} match steps)"))
+    trained = [r["steps_trained"] for r in load("compare_design.json")["runs"]]
+    checks.append(("Report.md", f"before the 2,000,000 match steps it was allowed ({min(trained) / 1e6:.2f}-"
+                                f"{max(trained) / 1e6:.2f} M trained"))  # fmt: skip
     design = load("compare_design.json")["summary"]
     checks.append(("README.md", "solves on {} and {} of 3 seeds in 20 minutes".format(
         *(arm["solved"] for arm in design.values()))))  # fmt: skip
