@@ -72,6 +72,11 @@ def quoted() -> list[tuple[str, str]]:
     checks.append(("Report.md", markdown_table(maddpg)))
     checks.append(("Report.md", runs_table(maddpg)))
     happo, mad = maddpg["summary"]["HAPPO"], maddpg["summary"]["MADDPG"]
+    times = ["", "", "", "", "", "", "six", "seven", "eight"][round(mad["seconds"]["median"] / happo["seconds"]["median"])]
+    ceiling = [r["ceiling_seconds"] for r in arm_runs(maddpg, "HAPPO") if r["ceiling_seconds"] is not None]
+    checks.append(("Report.md", f"needs about {times} times HAPPO's wall-clock"))
+    checks.append(("Report.md", f"(on {['no', 'one', 'two', 'three', 'four', 'five'][len(ceiling)]} seeds, after "
+                                f"{min(ceiling):.0f}-{max(ceiling):.0f} s)"))  # fmt: skip
     checks.append(("README.md", f"MADDPG and HAPPO solve on {mad['solved']} and {happo['solved']} of 5 seeds; MADDPG in "
                                 f"a median of {mad['env_steps']['median']:,.0f} match steps against HAPPO's "
                                 f"{happo['env_steps']['median']:,.0f}, but after {mad['seconds']['median']:.1f} s of "
