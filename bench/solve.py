@@ -52,9 +52,9 @@ def _fails(evaluation: dict) -> tuple[int | None, int | None]:
 
 
 def _late_fails(evaluation: dict) -> int:
-    """Evaluation episodes short of the ceiling that were a match's third or later rally: those a check, which plays
-    two rallies per match, never meets. The notebook plays the episodes in as many matches (at most 20) as divide
-    them, match by match."""
+    """Evaluation episodes short of the ceiling that were a match's third or later rally: those a check of two rallies
+    per match would never meet (`bench/check_rule.py` compares it with the notebook's five). The notebook plays the
+    episodes in as many matches (at most 20) as divide them, match by match."""
     n = len(evaluation["scores"])
     per_match = n // max(d for d in range(1, min(20, n) + 1) if n % d == 0)
     return sum(not full and k % per_match >= 2 for k, full in enumerate(evaluation["full_length"]))
