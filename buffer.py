@@ -125,10 +125,13 @@ class RolloutBuffer:
         return np.concatenate([self.obs[1 : self.size], self.last_next_obs[None]], axis=0)
 
     def team_rewards(self, normalize: bool) -> np.ndarray:
-        """(T, E): the sum of both rackets' rewards (HAPPO assumes a shared reward), optionally standardised."""
+        """(T, E): the sum of both rackets' rewards (HAPPO assumes a shared reward), optionally divided by their std.
+
+        Scaled, never centred: in an episodic task a subtracted mean becomes a constant reward on every step until the
+        rally ends, which (with mostly-zero rewards) turns each quiet step of a long rally into a small penalty."""
         team = self.rewards[: self.size].sum(axis=2, dtype=np.float64)
         if normalize:
-            team = (team - team.mean()) / (team.std() + 1e-8)
+            team = team / (team.std() + 1e-8)
         return team
 
 

@@ -42,7 +42,8 @@ HAPPO_RULES = dict(
     num_matches=AT_LEAST_ONE, practice_matches=NON_NEGATIVE, update_every=AT_LEAST_ONE, buffer_steps=AT_LEAST_ONE,
     minibatch_size=AT_LEAST_ONE, minibatches_per_epoch=NON_NEGATIVE, epochs=AT_LEAST_ONE, actor_lr=POSITIVE,
     critic_lr=POSITIVE, lr_end_factor=HALF_OPEN_UNIT, lr_decay_iters=AT_LEAST_ONE, gamma=UNIT, gae_lambda=UNIT,
-    clip=OPEN_UNIT, target_kl=NON_NEGATIVE, entropy_coef=NON_NEGATIVE, init_std=POSITIVE, max_grad_norm=NON_NEGATIVE,
+    clip=OPEN_UNIT, target_kl=NON_NEGATIVE, entropy_coef=NON_NEGATIVE, init_std=POSITIVE, std_end=NON_NEGATIVE,
+    std_decay_iters=AT_LEAST_ONE, max_grad_norm=NON_NEGATIVE,
     target_tau=HALF_OPEN_UNIT, critic_hidden=LAYERS, obs_scale=POSITIVE, ou_sigma=NON_NEGATIVE, seed=SEED,
 )  # fmt: skip
 
@@ -96,6 +97,11 @@ class HAPPOConfig:
     from more situations, low (the 'fast' config's 0.15) solves sooner."""
     learn_std: bool = True
     """Learn a state-independent log-std (reference code) instead of keeping init_std fixed."""
+    std_end: float = 0.0
+    """Anneal the std from init_std to this, log-linearly over std_decay_iters learning steps, then hold it (instead
+    of learning it); 0 disables. Explores widely while the rally is learnt, then plays close to the evaluated mean."""
+    std_decay_iters: int = 100
+    """Learning steps over which the std goes from init_std to std_end."""
     max_grad_norm: float = 0.5
     """Gradient-norm clip for actors and critic; 0 disables."""
     normalize_advantages: bool = True
@@ -187,7 +193,7 @@ class HAPPOAgent:
         self.rng = np.random.default_rng(cfg.seed)
         self.torch_rng = torch.Generator().manual_seed(cfg.seed)
         self.actors = nn.ModuleList(
-            Actor(OBS_SIZE, ACTION_SIZE, cfg.init_std, cfg.learn_std, orthogonal_init=cfg.orthogonal_init)
+            Actor(OBS_SIZE, ACTION_SIZE, cfg.init_std, cfg.learn_std and not cfg.std_end, orthogonal_init=cfg.orthogonal_init)
             for _ in range(NUM_AGENTS)
         )
         self.critic = Critic(NUM_AGENTS * OBS_SIZE, cfg.critic_hidden, cfg.orthogonal_init)
@@ -338,6 +344,10 @@ class HAPPOAgent:
                 for t, s in zip(self.target.parameters(), self.critic.parameters()):
                     t.lerp_(s, cfg.target_tau)
         self.learn_steps += 1
+        if cfg.std_end:  # changed between rollouts only, so each rollout's log-probs stay those of its own std
+            progress = min(1.0, self.learn_steps / cfg.std_decay_iters)
+            for actor in self.actors:
+                actor.log_std.data.fill_((1 - progress) * np.log(cfg.init_std) + progress * np.log(cfg.std_end))
         metrics["actor_lr"] = self.schedulers[0].get_last_lr()[0]
         return metrics
 

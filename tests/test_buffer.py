@@ -79,8 +79,9 @@ def test_buffer_keeps_time_order_and_slides():
         buf.add(obs, np.zeros((2, 2, 1)), np.zeros((2, 2)), np.zeros((2, 2)), np.zeros(2, bool), np.zeros(2, bool), obs)
     assert buf.next_obs()[:, 0, 0, 0].tolist() == [1, 2, 3, 4]
     assert buf.team_rewards(normalize=False)[:, 0].tolist() == [0, 2, 4, 6]
-    normalized = buf.team_rewards(normalize=True)
-    assert normalized.mean() == pytest.approx(0.0, abs=1e-9) and normalized.std() == pytest.approx(1.0, abs=1e-6)
+    scaled = buf.team_rewards(normalize=True)  # divided by the std of [0, 2, 4, 6] (sqrt 5), not centred
+    assert scaled[:, 0] == pytest.approx(np.array([0, 2, 4, 6]) / np.sqrt(5.0))
+    assert scaled.std() == pytest.approx(1.0, abs=1e-6) and (scaled[0] == 0).all()
     buf.drop_oldest(2)
     assert buf.size == 2 and buf.obs[:2, 0, 0, 0].tolist() == [2, 3]
 
