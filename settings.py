@@ -3,6 +3,7 @@ what they say (a number out of range, NaN, a boolean spelled some other way)."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
@@ -58,3 +59,32 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not one of {choices}")
     return value
+
+
+def env_overrides(name: str, seed_maximum: int) -> dict:
+    """A JSON object of config fields, e.g. '{"clip": 0.1}' (lists become tuples, as the configs' layer fields are);
+    unset or empty gives {}. A "seed" among them must be a whole number from 0 to `seed_maximum`: it seeds every cell,
+    the environment's included, so it is checked here rather than when the config is built."""
+    raw = os.environ.get(name, "").strip() or "{}"
+    try:
+        fields = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{name}={raw!r} is not JSON ({err})") from None
+    if not isinstance(fields, dict):
+        raise ValueError(f"{name}={raw!r} must be a JSON object of config fields, e.g. '{{\"clip\": 0.1}}'")
+    seed = fields.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= seed_maximum:
+        raise ValueError(f"{name}: seed={seed!r} must be a whole number from 0 to {seed_maximum}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+
+
+# Where each name the later notebook cells rely on is made, for a cell run in a fresh kernel.
+MADE_IN = {"OUTPUT_DIR": "the parameters cell (the first code cell)", "env": "section 1 (Start the environment)",
+           "trained": "section 6 (Evaluate the checkpoint)"}  # fmt: skip
+
+
+def require(namespace: dict, *names: str) -> None:
+    """Raise one line that names the cell to run first when a notebook cell is run before the cells it needs."""
+    for name in names:
+        if name not in namespace:
+            raise RuntimeError(f"run {MADE_IN[name]} first: this cell needs its {name}")

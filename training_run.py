@@ -13,7 +13,6 @@ import fcntl
 import json
 import os
 import shutil
-import sys
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -22,7 +21,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
-from tqdm import tqdm as text_tqdm
 from tqdm.auto import tqdm
 
 from checkpoints import write_atomically
@@ -78,6 +76,33 @@ def lock_output_dir(out: Path) -> None:
     _HELD_LOCKS[out] = handle
 
 
+class ProgressLines:
+    """The progress bar's surface (n, set_postfix, update, write, close) as plain lines for logs: a line at most every
+    `interval` seconds, and each message on a line of its own. tqdm's text bar reprints itself after every message,
+    which in a log leaves a stale copy of the bar after the message."""
+
+    def __init__(self, interval: float = 15.0) -> None:
+        self.n, self.postfix, self.interval = 0, "", interval
+        self.start = self.last = time.time()
+
+    def set_postfix(self, refresh: bool = False, **values: object) -> None:
+        self.postfix = ", ".join(f"{k}={v}" for k, v in values.items())
+
+    def _line(self) -> None:
+        print(f"episodes: {self.n} [{time.time() - self.start:.0f} s, {self.postfix}]", flush=True)
+        self.last = time.time()
+
+    def update(self, _: int = 0) -> None:
+        if time.time() - self.last >= self.interval:
+            self._line()
+
+    def write(self, message: str) -> None:
+        print(message, flush=True)
+
+    def close(self) -> None:
+        self._line()
+
+
 def rank(check: dict) -> tuple:
     """Rallies at the ceiling first, then the average."""
     return check["ceiling"], check["average"]
@@ -116,8 +141,7 @@ class TrainingRun:
         self.states = states
         self.window = deque(self.scores[-SOLVE_WINDOW:], maxlen=SOLVE_WINDOW)
         lines = limits.progress != "bar"
-        self.bar = (text_tqdm(total=limits.episodes or None, desc="episodes", mininterval=15, file=sys.stdout, ascii=True)
-                    if lines else tqdm(total=limits.episodes or None, desc="episodes", mininterval=1))  # fmt: skip
+        self.bar = ProgressLines() if lines else tqdm(total=limits.episodes or None, desc="episodes", mininterval=1)
         self.live = None if lines else display(plt.figure(), display_id=True)  # the curve, redrawn in place
         plt.close("all")
         self.start = time.time() - elapsed

@@ -1,6 +1,9 @@
-"""The numbers of one training run (runs/history.json of `make train`) as a small JSON file: results/train.json.
+"""The numbers of one training run (runs/history.json of `make train`) as a small JSON file, runs/train.json.
 
-Run: .venv/bin/python bench/train_summary.py [runs/history.json] [--out results/train.json]   (make train runs it)
+`make train` runs it, so a user's run never touches the committed results/; the committed results/train.json is the
+shipped agent's run, written by the same script with `--out results/train.json`.
+
+Run: .venv/bin/python bench/train_summary.py [runs/history.json] [--out runs/train.json]
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from solve import summarise  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("history", nargs="?", type=Path, default=ROOT / "runs" / "history.json")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "train.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "train.json")
     args = parser.parse_args()
     history = json.loads(args.history.read_text())
     row = summarise(history["seed"], history)

@@ -33,6 +33,16 @@ def test_overrides_set_the_seed_and_fields_of_happo(tmp_path):
     assert papermill(out, TENNIS_SEED="0", TENNIS_OVERRIDES='{"seed": 3, "epochs": 2}').wait(timeout=300) == 0
     config, history = saved_config(out), json.loads((out / "runs" / "history.json").read_text())
     assert config["seed"] == 3 and config["epochs"] == 2 and history["seed"] == 3
+    # the environment cells (random play) use that seed too, not TENNIS_SEED's
+    outputs = "".join("".join(o.get("text", "")) for c in json.loads((out / "Tennis.ipynb").read_text())["cells"]
+                      for o in c.get("outputs", []))  # fmt: skip
+    assert "of seed 3:" in outputs and "of seed 0:" not in outputs
+
+
+def test_a_bad_seed_among_the_overrides_is_refused_before_any_cell_uses_it(tmp_path):
+    run = papermill(tmp_path / "bad", TENNIS_OVERRIDES='{"seed": -1}')
+    assert run.wait(timeout=300) != 0
+    assert "TENNIS_OVERRIDES: seed=-1 must be a whole number" in (tmp_path / "bad" / "papermill.log").read_text()
 
 
 def test_overrides_reach_maddpg_and_a_field_it_lacks_is_refused_by_name(tmp_path):
