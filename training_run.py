@@ -126,6 +126,7 @@ class TrainingRun:
         self.E = len(states) // 2  # matches, the practice ones last
         self.scored = self.E - practice
         self.scores, self.seconds, self.env_steps, self.checks = [], [], [], []  # per episode; per check
+        self.epochs: list[float] = []  # per learning step: the passes over its batch, averaged over the actors
         self.match_scores = np.zeros((self.scored, 2))  # running sums of each racket in each scored match
         self.solved_at, self.ceiling_at, self.steps, elapsed, self.last_metrics = None, None, 0, 0.0, {}
         if self.can_resume and self.resume_file.is_file():  # an interrupted run: continue it
@@ -133,6 +134,7 @@ class TrainingRun:
             self.scores, self.seconds, self.env_steps = loop["scores"], loop["seconds"], loop["env_steps"]
             self.match_scores, self.solved_at, self.steps = loop["match_scores"], loop["solved_at"], loop["steps"]
             elapsed, states, self.checks, self.ceiling_at = loop["elapsed"], loop["states"], loop["checks"], loop["ceiling_at"]
+            self.epochs = loop.get("epochs", [])
             print(f"Resumed from {self.resume_file}: {len(self.scores)} episodes and {elapsed:.0f} s of training so far")
             self._keep_progress_lines_up_to(agent.learn_steps)
         else:  # a fresh run: nothing of an earlier run's agent may be taken for this one's
@@ -188,6 +190,9 @@ class TrainingRun:
         """Check, keep the best policy, write progress and resume files, redraw: once per learning step."""
         agent, lim = self.agent, self.limits
         self.last_metrics, self.states = metrics, states
+        epochs = [v for k, v in metrics.items() if k.startswith("epochs_")]  # HAPPO's KL early stopping ends them
+        if epochs:
+            self.epochs.append(float(np.mean(epochs)))
         if self.checking and agent.learn_steps % lim.check_every == 0 and (self.checks or self.average >= lim.check_from):
             self._check()
         line = dict(learn_steps=agent.learn_steps, episodes=len(self.scores), env_steps=self.steps * self.E,
@@ -227,7 +232,7 @@ class TrainingRun:
         save_resume(self.resume_file, self.agent, self.env, dict(
             scores=self.scores, seconds=self.seconds, env_steps=self.env_steps, match_scores=self.match_scores,
             solved_at=self.solved_at, steps=self.steps, elapsed=time.time() - self.start, states=self.states,
-            checks=self.checks, ceiling_at=self.ceiling_at))  # fmt: skip
+            checks=self.checks, ceiling_at=self.ceiling_at, epochs=self.epochs))  # fmt: skip
 
     def finish(self, config: object, states: np.ndarray) -> dict:
         """Close the bar, keep the last policy if no check chose one, save the end of training for a rerun, and return
@@ -242,7 +247,7 @@ class TrainingRun:
         history = dict(config=asdict(config), seed=self.seed, learn_steps=self.agent.learn_steps, scores=self.scores,
                        seconds=self.seconds,
                        env_steps=self.env_steps, solved_at=self.solved_at, checks=self.checks,
-                       ceiling_at=self.ceiling_at, train_seconds=train_seconds)  # fmt: skip
+                       ceiling_at=self.ceiling_at, train_seconds=train_seconds, epochs=self.epochs)  # fmt: skip
         last = self.average if self.window else float("nan")
         print(f"{len(self.scores)} episodes, {self.steps * self.E} match steps, {self.agent.learn_steps} learning steps "
               f"in {train_seconds:.0f} s; last 100-episode average {last:.3f}")  # fmt: skip

@@ -60,6 +60,16 @@ def _late_fails(evaluation: dict) -> int:
     return sum(not full and k % per_match >= 2 for k, full in enumerate(evaluation["full_length"]))
 
 
+def epochs_to_solve(h: dict, solved_steps: int | None) -> float | None:
+    """The mean passes over each learning step's batch (after KL early stopping) of the learning steps before the
+    solve: how often an on-policy sample is learnt from. None for MADDPG, or a run that did not solve."""
+    cfg = h["config"]
+    if not solved_steps or not h.get("epochs") or "update_every" not in cfg:
+        return None
+    per_step = cfg["update_every"] * (cfg["num_matches"] + cfg.get("practice_matches", 0))  # match steps per learning step
+    return float(np.mean(h["epochs"][: max(1, solved_steps // per_step)]))
+
+
 def summarise(seed: int, h: dict) -> dict:
     scores = np.asarray(h["scores"])
     solved = first_solved(scores)
@@ -76,13 +86,14 @@ def summarise(seed: int, h: dict) -> dict:
         eval_min=min(h["evaluation"]["scores"]), eval_ceiling=h["evaluation"].get("ceiling"),
         eval_episodes=len(h["evaluation"]["scores"]),
         fail_serve=fail_serve, fail_flight=fail_flight, fail_late=_late_fails(h["evaluation"]),
+        epochs_to_solve=epochs_to_solve(h, h["env_steps"][solved - 1] if solved else None),
         train_seconds=h["train_seconds"],
     )  # fmt: skip
 
 
 COLUMNS = ["seed", "episodes", "env_steps", "seconds", "best", "final", "min_after_solve", "ceiling_seconds",
             "ceiling_episodes", "eval_avg", "eval_min", "eval_ceiling", "fail_serve", "fail_flight",
-            "fail_late", "train_seconds"]  # fmt: skip
+            "fail_late", "epochs_to_solve", "train_seconds"]  # fmt: skip
 
 
 def medians(rows: list[dict]) -> dict:

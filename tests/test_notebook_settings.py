@@ -33,6 +33,7 @@ def test_overrides_set_the_seed_and_fields_of_happo(tmp_path):
     assert papermill(out, TENNIS_SEED="0", TENNIS_OVERRIDES='{"seed": 3, "epochs": 2}').wait(timeout=300) == 0
     config, history = saved_config(out), json.loads((out / "runs" / "history.json").read_text())
     assert config["seed"] == 3 and config["epochs"] == 2 and history["seed"] == 3
+    assert history["epochs"] and all(1 <= e <= 2 for e in history["epochs"])  # passes per learning step, KL-stopped
     # the environment cells (random play) use that seed too, not TENNIS_SEED's
     outputs = "".join("".join(o.get("text", "")) for c in json.loads((out / "Tennis.ipynb").read_text())["cells"]
                       for o in c.get("outputs", []))  # fmt: skip

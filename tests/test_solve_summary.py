@@ -24,3 +24,9 @@ def test_late_misses_are_those_of_a_matchs_third_and_later_rallies_in_the_notebo
     assert solve._late_fails(missed_in_flight) == 20  # the third rally of each match; not the second
     assert solve._late_fails(dict(scores=[0.0] * 100, full_length=[True] * 100)) == 0
     assert solve._late_fails(dict(scores=[0.0] * 23, full_length=[False] * 23)) == 21  # 23 (prime): one match
+
+
+def test_epochs_to_solve_averages_the_learning_steps_before_the_solve():
+    h = {"config": {"update_every": 10, "num_matches": 3, "practice_matches": 1}, "epochs": [5, 3, 1, 1, 1]}
+    assert solve.epochs_to_solve(h, 80) == 4.0  # 40 match steps per learning step: the first two came before the solve
+    assert solve.epochs_to_solve(h, None) is None and solve.epochs_to_solve({"config": {}, "epochs": []}, 80) is None
