@@ -43,7 +43,7 @@ HAPPO_RULES = dict(
     minibatch_size=AT_LEAST_ONE, minibatches_per_epoch=NON_NEGATIVE, epochs=AT_LEAST_ONE, actor_lr=POSITIVE,
     critic_lr=POSITIVE, lr_end_factor=HALF_OPEN_UNIT, lr_decay_iters=AT_LEAST_ONE, gamma=UNIT, gae_lambda=UNIT,
     clip=OPEN_UNIT, target_kl=NON_NEGATIVE, entropy_coef=NON_NEGATIVE, init_std=POSITIVE, std_end=NON_NEGATIVE,
-    std_decay_iters=AT_LEAST_ONE, max_grad_norm=NON_NEGATIVE,
+    std_decay_iters=AT_LEAST_ONE, policy_average=UNIT, max_grad_norm=NON_NEGATIVE,
     target_tau=HALF_OPEN_UNIT, critic_hidden=LAYERS, obs_scale=POSITIVE, ou_sigma=NON_NEGATIVE, seed=SEED,
 )  # fmt: skip
 
@@ -102,6 +102,10 @@ class HAPPOConfig:
     of learning it); 0 disables. Explores widely while the rally is learnt, then plays close to the evaluated mean."""
     std_decay_iters: int = 100
     """Learning steps over which the std goes from init_std to std_end."""
+    policy_average: float = 0.0
+    """Polyak averaging of the actors' weights (Nikishin et al. 2018): after each learning step an average moves this
+    share of the way to the trained weights, and the mean action (checks, evaluation, saved agent) plays the average;
+    0 disables. Smooths the update-to-update jitter of the rally's timing that a deterministic policy cannot hide."""
     max_grad_norm: float = 0.5
     """Gradient-norm clip for actors and critic; 0 disables."""
     normalize_advantages: bool = True
@@ -196,6 +200,8 @@ class HAPPOAgent:
             Actor(OBS_SIZE, ACTION_SIZE, cfg.init_std, cfg.learn_std and not cfg.std_end, orthogonal_init=cfg.orthogonal_init)
             for _ in range(NUM_AGENTS)
         )
+        # the actors that play the mean action: a Polyak average of the trained ones, or the trained ones themselves
+        self.averaged = copy.deepcopy(self.actors).requires_grad_(False) if cfg.policy_average else None
         self.critic = Critic(NUM_AGENTS * OBS_SIZE, cfg.critic_hidden, cfg.orthogonal_init)
         self.target = copy.deepcopy(self.critic).requires_grad_(False) if cfg.target_critic else None
         self.value_norm = ValueNormalizer() if cfg.value_norm else None
@@ -219,7 +225,8 @@ class HAPPOAgent:
         obs = observations_by_match(states, NUM_AGENTS, OBS_SIZE).numpy()  # (E, A, 24) float32
         net_obs = obs * np.float32(self.config.obs_scale)
         # numpy, not torch, for the forward passes: see Actor.mean_numpy
-        mean = np.stack([actor.mean_numpy(net_obs[:, k]) for k, actor in enumerate(self.actors)], axis=1)  # (E, A, 2)
+        actors = self.averaged if deterministic and self.averaged is not None else self.actors
+        mean = np.stack([actor.mean_numpy(net_obs[:, k]) for k, actor in enumerate(actors)], axis=1)  # (E, A, 2)
         if deterministic:
             return np.clip(mean, -1.0, 1.0).reshape(-1, ACTION_SIZE).astype(np.float64)
         with torch.no_grad():
@@ -344,6 +351,10 @@ class HAPPOAgent:
                 for t, s in zip(self.target.parameters(), self.critic.parameters()):
                     t.lerp_(s, cfg.target_tau)
         self.learn_steps += 1
+        if self.averaged is not None:
+            with torch.no_grad():
+                for average, trained in zip(self.averaged.parameters(), self.actors.parameters()):
+                    average.lerp_(trained, cfg.policy_average)
         if cfg.std_end:  # changed between rollouts only, so each rollout's log-probs stay those of its own std
             progress = min(1.0, self.learn_steps / cfg.std_decay_iters)
             for actor in self.actors:
@@ -399,6 +410,7 @@ class HAPPOAgent:
         buf, norm = self.buffer, self.value_norm
         return {
             "actors": self.actors.state_dict(), "critic": self.critic.state_dict(),
+            "averaged": self.averaged.state_dict() if self.averaged is not None else {},
             "target": self.target.state_dict() if self.target is not None else {},
             "actor_optims": [o.state_dict() for o in self.actor_optims], "critic_optim": self.critic_optim.state_dict(),
             "schedulers": [s.state_dict() for s in self.schedulers],
@@ -412,6 +424,8 @@ class HAPPOAgent:
     def load_training_state(self, state: dict) -> None:
         """Continue exactly where `training_state()` was taken."""
         self.actors.load_state_dict(state["actors"])
+        if self.averaged is not None:
+            self.averaged.load_state_dict(state["averaged"])
         self.critic.load_state_dict(state["critic"])
         if self.target is not None:
             self.target.load_state_dict(state["target"])
@@ -433,8 +447,9 @@ class HAPPOAgent:
             self.buffer.size = int(saved["size"])
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write the weights (and value statistics) and the config atomically into `directory`."""
-        state = {f"actor_{k}": a.state_dict() for k, a in enumerate(self.actors)}
+        """Write the weights of the actors that play the mean action (and the critic, value statistics) and the config
+        atomically into `directory`."""
+        state = {f"actor_{k}": a.state_dict() for k, a in enumerate(self.averaged or self.actors)}
         state["critic"] = self.critic.state_dict()
         if self.value_norm is not None:
             state["value_norm"] = torch.tensor([self.value_norm.mean, self.value_norm.var, self.value_norm.count])
@@ -448,6 +463,8 @@ class HAPPOAgent:
         try:
             for k, actor in enumerate(agent.actors):
                 actor.load_state_dict(state[f"actor_{k}"])
+            if agent.averaged is not None:  # the saved weights are the average: it plays them, training starts there
+                agent.averaged.load_state_dict(agent.actors.state_dict())
             agent.critic.load_state_dict(state["critic"])
         except (KeyError, RuntimeError) as err:
             raise ValueError(f"{Path(directory) / CHECKPOINT_FILE} does not fit this agent's networks: {err}") from err

@@ -291,3 +291,31 @@ def test_acting_uses_the_weights_of_the_last_learning_step():
         expected = torch.stack([actor(obs[:, k]) for k, actor in enumerate(agent.actors)], 1).reshape(6, 2)
     after = agent.act(x, deterministic=True)
     assert not np.allclose(after, before) and np.allclose(after, expected.numpy(), atol=1e-6)
+
+
+def test_the_std_anneals_log_linearly_to_std_end_and_is_not_learned():
+    agent = HAPPOAgent(HAPPOConfig(**SMALL, init_std=0.5, std_end=0.1, std_decay_iters=4))
+    env = TennisEnvironment(num_matches=4, seed=0)
+    assert not agent.actors[0].log_std.requires_grad
+    for steps in (1, 2, 6):  # halfway at 2 of 4 learning steps: sqrt(0.5 * 0.1); held at std_end after 4
+        fill_and_capture(agent, env, learn_calls=steps)
+        expected = 0.5 * (0.1 / 0.5) ** min(steps / 4, 1.0)
+        for actor in agent.actors:
+            assert actor.std().detach().numpy() == pytest.approx([expected] * 2, rel=1e-6)
+
+
+def test_policy_averaging_moves_the_played_weights_a_share_of_the_way_and_is_what_is_saved(tmp_path):
+    agent = HAPPOAgent(HAPPOConfig(**SMALL, policy_average=0.25))
+    start = [p.detach().clone() for p in agent.actors.parameters()]
+    turns = fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0), learn_calls=1)
+    trained = [p.detach().clone() for p in agent.actors.parameters()]
+    assert turns and any(not torch.equal(a, b) for a, b in zip(start, trained))
+    for average, s, t in zip(agent.averaged.parameters(), start, trained):
+        assert torch.allclose(average, 0.75 * s + 0.25 * t, atol=1e-6)
+    states = np.random.default_rng(0).normal(size=(8, 24))
+    played = agent.act(states, deterministic=True)
+    plain = HAPPOAgent(HAPPOConfig(**SMALL))
+    plain.actors.load_state_dict(agent.averaged.state_dict())
+    assert np.allclose(played, plain.act(states, deterministic=True))  # the mean action is the average's
+    agent.save(tmp_path)
+    assert np.array_equal(HAPPOAgent.load(tmp_path).act(states, deterministic=True), played)

@@ -12,7 +12,8 @@ from tennis_sim.environment import BRAIN_NAME, TennisEnvironment
 CFG = dict(num_matches=3, update_every=8, buffer_steps=8, minibatch_size=12, epochs=2, critic_hidden=(16,), seed=4)
 
 
-@pytest.mark.parametrize("config", [HAPPOConfig(**CFG), HAPPOConfig.seed_design(**{**CFG, "buffer_steps": 16})])
+@pytest.mark.parametrize("config", [HAPPOConfig(**CFG), HAPPOConfig.seed_design(**{**CFG, "buffer_steps": 16}),
+                                    HAPPOConfig(**CFG, policy_average=0.3, std_end=0.2, std_decay_iters=2)])
 def test_resumed_run_matches_the_uninterrupted_one(tmp_path, config):
     agent, env = HAPPOAgent(config), TennisEnvironment(num_matches=3, seed=4)
     states = env.reset()[BRAIN_NAME].vector_observations
@@ -29,6 +30,7 @@ def test_resumed_run_matches_the_uninterrupted_one(tmp_path, config):
     assert resumed == rewards[20:]
     for a, b in zip(agent.actors.parameters(), agent2.actors.parameters()):
         assert torch.equal(a, b)
+    assert np.array_equal(agent.act(states, deterministic=True), agent2.act(states, deterministic=True))
     assert agent2.learn_steps == agent.learn_steps > 0
 
 
