@@ -50,7 +50,7 @@ HAPPO_RULES = dict(
 
 @dataclass(frozen=True)
 class HAPPOConfig:
-    """Every hyperparameter of the agent. `HAPPOConfig()` is the tuned default; `seed_design()` the course design."""
+    """Every hyperparameter of the agent. `HAPPOConfig()` is the tuned default; `seed_design()` the original write-up's."""
 
     num_matches: int = 16
     """Scored matches played in parallel while training (E); every rally of every one counts as one episode."""
@@ -58,7 +58,7 @@ class HAPPOConfig:
     """Extra, unscored simulator matches whose rallies are cut at random as by a timeout (tennis_core.TennisCore):
     practice at rallies that begin with the ball in flight. Their steps count as match steps."""
     update_every: int = 256
-    """Decisions per match between two learning steps (the design's UPDATE_PER_STEP)."""
+    """Decisions per match between two learning steps (the original write-up's UPDATE_PER_STEP)."""
     buffer_steps: int = 256
     """Steps per match kept in the rollout buffer (BUFFER_SIZE); equal to update_every for on-policy PPO."""
     minibatch_size: int = 2048
@@ -68,7 +68,7 @@ class HAPPOConfig:
     epochs: int = 5
     """Passes over the data per agent per learning step (NUM_EPOCH)."""
     order_per_epoch: bool = False
-    """Draw a new agent order at every epoch (the design) instead of once per learning step (HARL)."""
+    """Draw a new agent order at every epoch (the original write-up) instead of once per learning step (HARL)."""
     sequential_update: bool = True
     """HAPPO's sequential update with the factor M; False gives the MAPPO ablation (M = 1 for every agent)."""
     random_order: bool = True
@@ -96,13 +96,13 @@ class HAPPOConfig:
     """Initial standard deviation of the Gaussian policy (STD in training): high trains a mean action that recovers
     from more situations, low (the 'fast' config's 0.15) solves sooner."""
     learn_std: bool = True
-    """Learn a state-independent log-std (reference code) instead of keeping init_std fixed."""
-    std_end: float = 0.0
+    """Learn a state-independent log-std (reference code) instead of keeping init_std fixed; ignored with std_end."""
+    std_end: float = 0.15
     """Anneal the std from init_std to this, log-linearly over std_decay_iters learning steps, then hold it (instead
     of learning it); 0 disables. Explores widely while the rally is learnt, then plays close to the evaluated mean."""
     std_decay_iters: int = 100
     """Learning steps over which the std goes from init_std to std_end."""
-    policy_average: float = 0.0
+    policy_average: float = 0.1
     """Polyak averaging of the actors' weights (Nikishin et al. 2018): after each learning step an average moves this
     share of the way to the trained weights, and the mean action (checks, evaluation, saved agent) plays the average;
     0 disables. Smooths the update-to-update jitter of the rally's timing that a deterministic policy cannot hide."""
@@ -113,9 +113,9 @@ class HAPPOConfig:
     value_norm: bool = True
     """Critic predicts returns standardised by running statistics (HARL's ValueNorm)."""
     normalize_rewards: bool = False
-    """Standardise the team rewards in the buffer before GAE (the design's reward normalisation)."""
+    """Divide the team rewards in the buffer by their std before GAE (the original write-up's reward normalisation)."""
     target_critic: bool = False
-    """Next-state values for GAE come from a slowly updated copy of the critic (the design)."""
+    """Next-state values for GAE come from a slowly updated copy of the critic (the original write-up)."""
     target_tau: float = 0.01
     """Soft-update rate of the target critic per learning step."""
     critic_hidden: tuple[int, ...] = (128, 128)
@@ -137,26 +137,27 @@ class HAPPOConfig:
 
     @classmethod
     def seed_design(cls, **overrides: object) -> HAPPOConfig:
-        """The design's values verbatim (`seed_report.md`): one match, tiny learning rates, fixed std 0.01.
+        """The original HAPPO write-up's values: one match, tiny learning rates, fixed std 0.01.
 
-        Where the design is silent: clip 0.2 (PPO's default), no gradient clipping, a critic with the actor's widths."""
+        Where it is silent: clip 0.2 (PPO's default), no gradient clipping, a critic with the actor's widths, no
+        annealed std and no policy averaging."""
         design = dict(
             num_matches=1, update_every=128, buffer_steps=2048, minibatch_size=128, minibatches_per_epoch=1,
             epochs=8, order_per_epoch=True, actor_lr=5e-6, critic_lr=5e-5, lr_end_factor=0.5, lr_decay_iters=40000,
             gamma=0.99, gae_lambda=0.95, clip=0.2, target_kl=0.0, init_std=0.01, learn_std=False,
             normalize_advantages=False, value_norm=False, normalize_rewards=True, target_critic=True,
             orthogonal_init=False, critic_hidden=(128, 128, 128, 64, 64), obs_scale=1.0, max_grad_norm=0.0,
-            practice_matches=0,
+            practice_matches=0, std_end=0.0, policy_average=0.0,
         )  # fmt: skip
         return cls(**{**design, **overrides})
 
     @classmethod
     def named(cls, name: str, **overrides: object) -> HAPPOConfig:
         """'default', 'seed_design', 'seed_design_big_std' (the design with the std 0.1 its author's "big actor
-        network sigma" points to, picked by bench/compare.py --study design_std), 'fast' (init_std 0.15 and no
+        network sigma" points to, picked by bench/compare.py --study design_std), 'fast' (a learnt std from 0.15 and no
         practice matches: quicker to solve, less robust to play), 'mappo' (the default without the sequential update)
         or 'fixed_order' (the default with agent 0 always updated first)."""
-        variants: dict[str, dict] = {"default": {}, "fast": {"init_std": 0.15, "practice_matches": 0},
+        variants: dict[str, dict] = {"default": {}, "fast": {"init_std": 0.15, "std_end": 0.0, "practice_matches": 0},
                                      "mappo": {"sequential_update": False}, "fixed_order": {"random_order": False}}
         if name == "seed_design":
             return cls.seed_design(**overrides)
@@ -319,7 +320,7 @@ class HAPPOAgent:
         """One HAPPO learning step on the buffer: actors in a random order, weighted by M, then the critic.
 
         M for an agent's turn is the product, over the other agents already updated in this learning step, of
-        pi_new / pi_behaviour of their stored actions (HARL). With a new order at every epoch (the design's
+        pi_new / pi_behaviour of their stored actions (HARL). With a new order at every epoch (the original write-up's
         order_per_epoch) an agent's later turns so see every change the others made since the data was collected."""
         cfg = self.config
         batch, metrics = self._rollout_batch()

@@ -1,6 +1,6 @@
 """MADDPG (Lowe et al. 2017), the method most course submissions use, as a baseline with HAPPOAgent's surface.
 
-Two deterministic actors (the design's actor network, its mean as the action), one centralised critic per racket
+Two deterministic actors (the HAPPO actor network, its mean as the action), one centralised critic per racket
 on both rackets' observations and actions, a shared replay buffer of every match's transitions, soft target updates,
 and OU noise whose scale falls linearly. It gets what HAPPO gets: as many scored parallel matches, observations scaled
 the same way, and on average two gradient steps per vector step (taken `gradient_steps` at a time). The defaults were

@@ -49,6 +49,10 @@ class Study:
     goals: bool = False  # also count, per arm, the seeds that meet each goal of GOALS and draw the frontier figure
     note: str = ""
     threads: dict = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
+    arm_minutes: dict = field(default_factory=dict)  # label -> a budget of its own (MADDPG needs minutes to solve)
+
+    def budget(self, label: str) -> float:
+        return self.arm_minutes.get(label, self.minutes)
 
 
 STUDIES = {
@@ -75,6 +79,17 @@ STUDIES = {
         seeds=(0, 1, 2, 3, 4), minutes=2.5, stop_at_ceiling=False, goals=True,
         note="speed against robustness: the exploration std and the number of practice matches, each run for the "
              "whole budget so that what follows the solve is measured"),
+    "changes": Study(
+        arms={"learnt std, no averaging": ("default", json.dumps({"std_end": 0.0, "policy_average": 0.0})),
+              "default (annealed std, averaged policy)": ("default", "{}"),
+              "annealed std only": ("default", json.dumps({"policy_average": 0.0})),
+              "averaged policy only": ("default", json.dumps({"std_end": 0.0})),
+              "10 epochs only": ("default", json.dumps({"std_end": 0.0, "policy_average": 0.0, "epochs": 10})),
+              "MADDPG": ("maddpg", "{}")},
+        seeds=(0, 1, 2, 3, 4), minutes=2.5, stop_at_ceiling=False, goals=True, arm_minutes={"MADDPG": 5.0},
+        note="each change to the configuration without them (first arm), one at a time and together, and MADDPG "
+             "(5 minutes: it needs minutes to solve); each run trains its whole budget so that what follows the "
+             "solve is measured"),
     "maddpg": Study(
         arms={"HAPPO": ("default", "{}"), "MADDPG": ("maddpg", "{}")},
         seeds=(0, 1, 2, 3, 4), minutes=5.0,
@@ -93,7 +108,7 @@ def code_version(config: str) -> str:
     return digest.hexdigest()[:12]
 
 
-def train(study: Study, config: str, overrides: str, seed: int, out: Path) -> dict:
+def train(study: Study, config: str, overrides: str, seed: int, out: Path, minutes: float) -> dict:
     """The run's history, trained now unless `out` holds a finished run of the current code."""
     version, stamp = code_version(config), out / "code_version"
     if out.exists() and (not stamp.is_file() or stamp.read_text() != version):
@@ -104,7 +119,7 @@ def train(study: Study, config: str, overrides: str, seed: int, out: Path) -> di
     saved = {k: os.environ.get(k) for k in ("TENNIS_MATCH_STEPS", *study.threads)}
     os.environ.update(TENNIS_MATCH_STEPS=str(study.match_steps), **study.threads)
     try:
-        history = run_seed(config, seed, study.minutes, out, overrides=overrides, stop_at_ceiling=study.stop_at_ceiling)
+        history = run_seed(config, seed, minutes, out, overrides=overrides, stop_at_ceiling=study.stop_at_ceiling)
     finally:
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
@@ -177,11 +192,11 @@ def runs_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-# The goals of the default (issue #14): each counts the seeds of an arm that meet it.
+# What a dependable agent does on every seed: each counts the seeds of an arm that meet it.
 GOALS = {
-    "solved within 25 s": lambda r: r["seconds"] is not None and r["seconds"] < 25,
+    "solved": lambda r: r["episodes"] is not None,
     "evaluation 100 of 100 at the ceiling": lambda r: r["eval_ceiling"] == r["eval_episodes"],
-    "a check with every rally at the ceiling within 60 s": lambda r: (r["ceiling_seconds"] or np.inf) <= 60,
+    "a check with every rally at the ceiling": lambda r: r["ceiling_seconds"] is not None,
     "never below 0.5 after solving": lambda r: r["episodes"] is not None and r["min_after_solve"] >= 0.5,
 }  # fmt: skip
 
@@ -203,24 +218,24 @@ def goals_table(results: dict) -> str:
 
 
 def frontier_figure(results: dict, path: Path) -> None:
-    """Each arm's seeds as points of (training seconds to solve, evaluation episodes at the ceiling), its medians as a
-    large marker, and the goal's corner (under 25 s, 100 of 100) shaded."""
+    """Each arm's seeds as points of (match steps to solve, evaluation episodes at the ceiling), its medians as a
+    large marker, and 100 of 100 marked; with a MADDPG arm, its median match steps too (a goal is to need fewer)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    budget = results["minutes"] * 60
+    unsolved = max(r["steps_trained"] for r in results["runs"])
     for label, arm in results["summary"].items():
         runs = arm_runs(results, label)
-        xs = [budget if r["seconds"] is None else r["seconds"] for r in runs]
+        xs = [unsolved if r["env_steps"] is None else r["env_steps"] for r in runs]
         (dots,) = ax.plot(xs, [r["eval_ceiling"] for r in runs], "o", alpha=0.45, ms=5)
-        x, y = arm["seconds"]["median"] or budget, arm["eval_ceiling"]["median"]
+        x, y = arm["env_steps"]["median"] or unsolved, arm["eval_ceiling"]["median"]
         ax.plot(x, y, "D", ms=10, color=dots.get_color(), mec="black", label=f"{label} (median)")
-    ax.axvspan(0, 25, ymin=0, ymax=1, color="tab:green", alpha=0.07)
+        if label == "MADDPG":
+            ax.axvline(x, color=dots.get_color(), ls=":", lw=1)
     ax.axhline(100, color="tab:green", ls="--", lw=1)
-    ax.axvline(25, color="tab:green", ls="--", lw=1)
-    ax.set_xlabel("wall-clock seconds of training to solve (one thread per run)")
+    ax.set_xlabel("match steps to solve (on this machine and thread count: independent of its load)")
     ax.set_ylabel("evaluation episodes at the ceiling (of 100)")
-    ax.set_title(f"speed against robustness: seeds {results['seeds']}; goal: left of 25 s on the top line")
+    ax.set_title(f"samples against robustness, seeds {results['seeds']}: best is top left")
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -254,7 +269,7 @@ def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
                                                      else " --seeds " + " ".join(map(str, study.seeds))) + (
         "" if study.minutes == STUDIES[name].minutes else f" --minutes {study.minutes:g}")  # fmt: skip
     (results / f"compare_{name}.json").write_text(json.dumps(dict(
-        command=command, note=study.note, seeds=list(study.seeds), minutes=study.minutes,
+        command=command, note=study.note, seeds=list(study.seeds), minutes=study.minutes, arm_minutes=study.arm_minutes,
         match_steps=study.match_steps, stop_at_ceiling=study.stop_at_ceiling, threads=study.threads,
         arms={label: dict(zip(("config", "overrides"), study.arms[label])) for label in rows},
         summary=finite_or_none(summary), runs=per_run), indent=1, default=lambda v: None) + "\n")  # fmt: skip
@@ -295,7 +310,8 @@ def main() -> None:
                 if args.arms and label not in args.arms:
                     continue
                 tag = config + ("" if overrides == "{}" else "_" + hashlib.sha256(overrides.encode()).hexdigest()[:6])
-                histories[label].append(train(study, config, overrides, seed, args.out / name / tag / f"seed_{seed}"))
+                histories[label].append(train(study, config, overrides, seed, args.out / name / tag / f"seed_{seed}",
+                                              study.budget(label)))
         if not args.arms:
             report(name, study, histories)
 

@@ -206,8 +206,8 @@ def test_invalid_config_names_the_broken_rule():
 
 def test_named_configs_change_only_their_fields():
     default = asdict(HAPPOConfig(seed=3))
-    for name, changed in (("fast", {"init_std": 0.15, "practice_matches": 0}), ("mappo", {"sequential_update": False}),
-                          ("fixed_order", {"random_order": False})):
+    fast = {"init_std": 0.15, "std_end": 0.0, "practice_matches": 0}
+    for name, changed in (("fast", fast), ("mappo", {"sequential_update": False}), ("fixed_order", {"random_order": False})):
         config = asdict(HAPPOConfig.named(name, seed=3))
         assert {k: v for k, v in config.items() if default[k] != v} == changed
     assert HAPPOConfig.named("fast", init_std=0.7).init_std == 0.7  # overrides win
@@ -282,13 +282,16 @@ def test_the_numpy_log_density_matches_torch_normal():
     np.testing.assert_allclose(gaussian_log_prob(actions, mean, std), expected.sum(-1).numpy(), rtol=1e-5, atol=1e-5)
 
 
-def test_acting_uses_the_weights_of_the_last_learning_step():
-    agent, x = HAPPOAgent(HAPPOConfig(**SMALL)), np.random.default_rng(2).standard_normal((6, 24))
+@pytest.mark.parametrize("policy_average", [0.0, 0.1])
+def test_acting_uses_the_weights_of_the_last_learning_step(policy_average):
+    agent = HAPPOAgent(HAPPOConfig(**SMALL, policy_average=policy_average))
+    x = np.random.default_rng(2).standard_normal((6, 24))
     before = agent.act(x, deterministic=True)
     fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0))  # the optimisers change the weights in place
     obs = torch.from_numpy(x.astype(np.float32)).view(3, 2, 24) * agent.config.obs_scale
+    played = agent.actors if not policy_average else agent.averaged  # the average is updated in place too
     with torch.no_grad():
-        expected = torch.stack([actor(obs[:, k]) for k, actor in enumerate(agent.actors)], 1).reshape(6, 2)
+        expected = torch.stack([actor(obs[:, k]) for k, actor in enumerate(played)], 1).reshape(6, 2)
     after = agent.act(x, deterministic=True)
     assert not np.allclose(after, before) and np.allclose(after, expected.numpy(), atol=1e-6)
 
@@ -305,7 +308,7 @@ def test_the_std_anneals_log_linearly_to_std_end_and_is_not_learned():
 
 
 def test_policy_averaging_moves_the_played_weights_a_share_of_the_way_and_is_what_is_saved(tmp_path):
-    agent = HAPPOAgent(HAPPOConfig(**SMALL, policy_average=0.25))
+    agent = HAPPOAgent(HAPPOConfig(**SMALL, policy_average=0.25, std_end=0.0))  # a learnt std, averaged as well
     start = [p.detach().clone() for p in agent.actors.parameters()]
     turns = fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0), learn_calls=1)
     trained = [p.detach().clone() for p in agent.actors.parameters()]
@@ -314,7 +317,7 @@ def test_policy_averaging_moves_the_played_weights_a_share_of_the_way_and_is_wha
         assert torch.allclose(average, 0.75 * s + 0.25 * t, atol=1e-6)
     states = np.random.default_rng(0).normal(size=(8, 24))
     played = agent.act(states, deterministic=True)
-    plain = HAPPOAgent(HAPPOConfig(**SMALL))
+    plain = HAPPOAgent(HAPPOConfig(**SMALL, policy_average=0.0))
     plain.actors.load_state_dict(agent.averaged.state_dict())
     assert np.allclose(played, plain.act(states, deterministic=True))  # the mean action is the average's
     agent.save(tmp_path)
