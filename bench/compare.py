@@ -6,11 +6,12 @@ slows every arm alike. A finished run is reused only when it was trained by the 
 of the files that decide training (`code_version`), and a run from other code is trained again. Rerun the command to
 continue after an interruption. For each study the command prints and writes results/compare_<study>.json and .csv
 (per run, and per arm: medians with bootstrap 95 % intervals, Mann-Whitney U against the first arm) and draws
-image/compare_<study>.png (against match steps) and image/compare_<study>_wallclock.png; the frontier study also
-counts the seeds of each arm that meet each goal of the default (GOALS) and draws image/compare_frontier_goals.png.
+image/compare_<study>.png (against match steps) and image/compare_<study>_wallclock.png; the changes and frontier
+studies also count the seeds of each arm that meet each goal of a dependable agent (GOALS) and draw
+image/compare_<study>_goals.png. An arm may have a budget of its own (MADDPG needs minutes to solve).
 
-Run: .venv/bin/python bench/compare.py                      # every study
-     .venv/bin/python bench/compare.py --study happo_mappo --seeds 0 1 2
+Run: .venv/bin/python bench/compare.py                      # every study but design_std (hours on two cores)
+     .venv/bin/python bench/compare.py --study changes --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -90,10 +91,6 @@ STUDIES = {
         note="each change to the configuration without them (first arm), one at a time and together, and MADDPG "
              "(5 minutes: it needs minutes to solve); each run trains its whole budget so that what follows the "
              "solve is measured"),
-    "maddpg": Study(
-        arms={"HAPPO": ("default", "{}"), "MADDPG": ("maddpg", "{}")},
-        seeds=(0, 1, 2, 3, 4), minutes=5.0,
-        note="the tuned default against MADDPG with its defaults (picked by hand from trial runs on seed 0)"),
 }  # fmt: skip
 
 

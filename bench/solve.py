@@ -87,13 +87,14 @@ def summarise(seed: int, h: dict) -> dict:
         eval_episodes=len(h["evaluation"]["scores"]),
         fail_serve=fail_serve, fail_flight=fail_flight, fail_late=_late_fails(h["evaluation"]),
         epochs_to_solve=epochs_to_solve(h, h["env_steps"][solved - 1] if solved else None),
+        check_median=float(np.median([c["ceiling"] for c in h["checks"]])) if h["checks"] else None,
         train_seconds=h["train_seconds"],
     )  # fmt: skip
 
 
 COLUMNS = ["seed", "episodes", "env_steps", "seconds", "best", "final", "min_after_solve", "ceiling_seconds",
             "ceiling_episodes", "eval_avg", "eval_min", "eval_ceiling", "fail_serve", "fail_flight",
-            "fail_late", "epochs_to_solve", "train_seconds"]  # fmt: skip
+            "fail_late", "epochs_to_solve", "check_median", "train_seconds"]  # fmt: skip
 
 
 def medians(rows: list[dict]) -> dict:
