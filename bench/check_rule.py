@@ -26,8 +26,9 @@ import shutil
 import sys
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per run, as bench/compare.py trains
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+if __name__ == "__main__":  # one thread per run, as bench/compare.py trains; importing this module changes nothing
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # (numba refuses a thread count that changes after its launch)
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
