@@ -10,7 +10,7 @@ image/compare_<study>.png (against match steps) and image/compare_<study>_wallcl
 studies also count the seeds of each arm that meet each goal of a dependable agent (GOALS) and draw
 image/compare_<study>_goals.png. An arm may have a budget of its own (MADDPG needs minutes to solve).
 
-Run: .venv/bin/python bench/compare.py                      # every study but design_std (hours on two cores)
+Run: .venv/bin/python bench/compare.py                      # every study but design_std (design alone: ~2 h)
      .venv/bin/python bench/compare.py --study changes --seeds 0 1 2
 """
 
