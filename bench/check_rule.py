@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from checkpoints import write_atomically  # noqa: E402
 from evaluation import evaluate  # noqa: E402
 from happo_agent import HAPPOAgent, HAPPOConfig  # noqa: E402
 from tennis_sim.environment import BRAIN_NAME, make_env  # noqa: E402
@@ -42,6 +41,7 @@ from training_run import CHECK_SEED_OFFSET, RunLimits, TrainingRun, load_agent, 
 
 sys.path.insert(0, str(ROOT / "bench"))
 from compare import code_version  # noqa: E402
+from result_files import write_json  # noqa: E402
 
 TWO_RALLY_MATCHES, TWO_RALLIES = 100, 2  # 200 rallies, as many as the notebook's check
 EVAL_MATCHES, EVAL_RALLIES, EVAL_SEED_OFFSET = 20, 5, 1000  # the notebook's evaluation of 100 episodes
@@ -124,7 +124,7 @@ def train_seed(seed: int, match_steps: int, out: Path) -> dict:
         scores = evaluate_policy(load_agent(folder), seed) if checks else dict(eval_avg=None, eval_ceiling=None)
         row.update({f"{name}_{k}": v for k, v in scores.items()})
     row.update({f"last_{k}": v for k, v in evaluate_policy(agent, seed).items()})
-    write_atomically(result_file, (json.dumps(row, indent=1) + "\n").encode())  # a kill never leaves half a file
+    write_json(result_file, row)
     return row
 
 
@@ -175,13 +175,13 @@ def main() -> None:
           f"{five_vs_two['fewer']} seeds, more on {five_vs_two['more']}, as many on {five_vs_two['same']} (sign test "
           f"p = {five_vs_two['p']:.2f})")  # fmt: skip
     results = ROOT / "results" / "check_rule.json"
-    results.write_text(json.dumps(dict(
+    write_json(results, dict(
         command="bench/check_rule.py" + ("" if args.seeds == [0, 1, 2, 3, 4] else " --seeds " + " ".join(map(str, args.seeds)))
         + ("" if args.match_steps == 2_000_000 else f" --match-steps {args.match_steps}"),
         code_version=code_version("default"), match_steps=args.match_steps, seeds=args.seeds,
         perfect=perfect, misses=misses, five_vs_two=five_vs_two,
         median_eval_ceiling={rule: float(np.median(c)) if c else None for rule, c in ceilings.items()},
-        rows=rows), indent=1) + "\n")  # fmt: skip
+        rows=rows))  # fmt: skip
     print(f"table: {results.relative_to(ROOT)}")
 
 

@@ -17,7 +17,6 @@ Run: .venv/bin/python bench/compare.py                      # every study but de
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import os
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from result_files import write_csv, write_json  # noqa: E402
 from solve import ROOT, run_seed, summarise  # noqa: E402
 from stats import bootstrap_median, mann_whitney_u  # noqa: E402
 
@@ -254,22 +254,18 @@ def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
             test = f"   U = {c['u_vs_first']:g}, p = {c['p_vs_first']:.3f}" if "p_vs_first" in c else ""
             print(f"    {title:<46}{fmt(c['median']):>10} [{fmt(c['ci95'][0])}, {fmt(c['ci95'][1])}]{test}")
     results = ROOT / "results"
-    results.mkdir(exist_ok=True)
     per_run = [{"arm": label, "config": study.arms[label][0], "overrides": study.arms[label][1],
                 "code_version": h["code_version"], "steps_trained": h["env_steps"][-1], **r}
                for label in rows for r, h in zip(rows[label], histories[label])]  # fmt: skip
-    with open(results / f"compare_{name}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(per_run[0]))
-        writer.writeheader()
-        writer.writerows(per_run)
+    write_csv(results / f"compare_{name}.csv", per_run)
     command = f"bench/compare.py --study {name}" + ("" if list(study.seeds) == list(STUDIES[name].seeds)
                                                      else " --seeds " + " ".join(map(str, study.seeds))) + (
         "" if study.minutes == STUDIES[name].minutes else f" --minutes {study.minutes:g}")  # fmt: skip
-    (results / f"compare_{name}.json").write_text(json.dumps(dict(
+    write_json(results / f"compare_{name}.json", dict(
         command=command, note=study.note, seeds=list(study.seeds), minutes=study.minutes, arm_minutes=study.arm_minutes,
         match_steps=study.match_steps, stop_at_ceiling=study.stop_at_ceiling, threads=study.threads,
         arms={label: dict(zip(("config", "overrides"), study.arms[label])) for label in rows},
-        summary=finite_or_none(summary), runs=per_run), indent=1, default=lambda v: None) + "\n")  # fmt: skip
+        summary=finite_or_none(summary), runs=per_run), default=lambda v: None)  # fmt: skip
     written = json.loads((results / f"compare_{name}.json").read_text())
     print(markdown_table(written), runs_table(written), sep="\n\n")
     import matplotlib

@@ -13,7 +13,6 @@ Run: .venv/bin/python bench/design_ratio.py        # about 3 minutes; writes res
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from result_files import write_json  # noqa: E402
+
 from happo_agent import HAPPOAgent, HAPPOConfig  # noqa: E402
 from tennis_sim.environment import BRAIN_NAME, make_env  # noqa: E402
 
@@ -76,7 +77,7 @@ def main() -> None:
     path = ROOT / "results" / "design_ratio.json"
     command = "bench/design_ratio.py" + (f" --learn-steps {args.learn_steps}" if args.learn_steps != 400 else "") + (
         f" --seed {args.seed}" if args.seed else "")  # fmt: skip
-    path.write_text(json.dumps(dict(command=command, rows=rows), indent=1) + "\n")
+    write_json(path, dict(command=command, rows=rows))
     print(f"-> {path.relative_to(ROOT)}")
 
 

@@ -3,7 +3,6 @@
 Run: .venv/bin/python bench/env_throughput.py   (goals: >= 3,000,000 /s at E = 2048, < 100 us per decision at E = 1)
 """
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -11,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from result_files import write_json  # noqa: E402
+
 from tennis_sim.environment import TennisEnvironment  # noqa: E402
 
 
@@ -39,5 +40,4 @@ if __name__ == "__main__":
         rows.append(dict(matches=E, agent_decisions_per_second=round(rate), us_per_step=round(per_step * 1e6, 1)))
         print(f"{E:>8} {rate:>18,.0f} {per_step * 1e6:>16.1f}")
     out = Path(__file__).resolve().parents[1] / "results" / "env_throughput.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(dict(command="bench/env_throughput.py", rows=rows), indent=1) + "\n")
+    write_json(out, dict(command="bench/env_throughput.py", rows=rows))

@@ -15,7 +15,6 @@ Run: .venv/bin/python bench/evaluate.py runs/solve/default/seed_*/checkpoints [-
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from functools import partial
 from pathlib import Path
@@ -24,6 +23,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from result_files import write_json  # noqa: E402
+
 from evaluation import TIMEOUT_CUT_SEED, TIMEOUT_CUTS, evaluate, timeout_recovery  # noqa: E402
 from happo_agent import HAPPOAgent  # noqa: E402
 from tennis_sim.environment import make_env  # noqa: E402
@@ -62,9 +63,8 @@ def main() -> None:
     if args.out:
         median = dict(serves=float(np.nanmedian(serve)), in_flight=float(np.nanmedian(flight)),
                       after_timeouts=float(np.nanmedian(timeouts)) if args.cut_matches else None)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(dict(command="bench/evaluate.py " + " ".join(sys.argv[1:]), rows=rows,
-                                            median_share_at_ceiling=median), indent=1) + "\n")  # fmt: skip
+        write_json(args.out, dict(command="bench/evaluate.py " + " ".join(sys.argv[1:]), rows=rows,
+                                  median_share_at_ceiling=median))  # fmt: skip
 
 
 if __name__ == "__main__":

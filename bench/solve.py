@@ -22,6 +22,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from result_files import write_json  # noqa: E402
+
 from evaluation import Evaluation, first_solved, moving_average  # noqa: E402
 
 
@@ -144,10 +146,8 @@ def main() -> None:
     rows = [summarise(s, h) for s, h in histories.items()]
     print_table(rows)
     results = ROOT / "results" / f"solve_{tag}.json"  # the small output that README and Report quote
-    results.parent.mkdir(exist_ok=True)
-    results.write_text(json.dumps(dict(command="bench/solve.py " + " ".join(sys.argv[1:]), config=args.config,
-                                       overrides=args.overrides, minutes=args.minutes, rows=rows,
-                                       median=medians(rows)), indent=1) + "\n")  # fmt: skip
+    write_json(results, dict(command="bench/solve.py " + " ".join(sys.argv[1:]), config=args.config,
+                             overrides=args.overrides, minutes=args.minutes, rows=rows, median=medians(rows)))  # fmt: skip
     print(f"table: {results.relative_to(ROOT)}")
     import matplotlib
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+from result_files import write_json  # noqa: E402
 from solve import summarise  # noqa: E402
 
 
@@ -28,8 +29,7 @@ def main() -> None:
     evaluation = history["evaluation"]
     row.update(solved_at=history["solved_at"], eval_serves=sum(not f for f in evaluation["in_flight"]),
                ceiling_check=history["ceiling_at"], episodes_trained=len(history["scores"]))  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(dict(command="make train", config=history["config"], **row), indent=1) + "\n")
+    write_json(args.out, dict(command="make train", config=history["config"], **row))
     print(json.dumps(row, indent=1))
 
 

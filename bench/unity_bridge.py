@@ -10,7 +10,6 @@ ratios vary less. unityagents 0.4 opens one environment per process, so each bri
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from result_files import write_json  # noqa: E402
+
 from tennis_sim.environment import TennisEnvironment  # noqa: E402
 from tennis_sim.headless_build import write_launcher  # noqa: E402
 
@@ -70,9 +71,8 @@ def main() -> None:
         rows.append(dict(matches=E, steps=args.steps, direct=round(direct), unityagents=round(through),
                          ratio=round(direct / through, 1)))  # fmt: skip
         print(f"{E:>8} {direct:>19,.0f} {through:>24,.0f} {direct / through:>16.1f}", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     command = "bench/unity_bridge.py " + " ".join(sys.argv[1:])
-    args.out.write_text(json.dumps(dict(command=command.strip(), rows=rows), indent=1) + "\n")
+    write_json(args.out, dict(command=command.strip(), rows=rows))
 
 
 if __name__ == "__main__":
