@@ -280,6 +280,16 @@ def test_no_doc_names_a_file_the_clone_lacks():
                 assert (base / path).exists() or (ROOT / path).exists(), f"{doc} names {path}"
 
 
+def test_every_committed_result_names_its_command_in_the_docs():
+    """Each results/*.json records the command that wrote it; the docs must give that command, so a reader can
+    reproduce the file (a list of seed folders is written back as the glob the docs use)."""
+    docs = " ".join(re.sub(r"\s+", " ", (ROOT / doc).read_text()) for doc in DOCS)
+    for path in sorted((ROOT / "results").glob("*.json")):
+        command = json.loads(path.read_text())["command"]
+        command = re.sub(r"(\S*/seed_)\d+(/\S*)(?: \1\d+\2)+", r"\1*\2", command)
+        assert command in docs, f"{path.name}: {command}"
+
+
 def test_the_readme_recipe_for_unityagents_is_the_one_make_test_runs():
     makefile = (ROOT / "Makefile").read_text()
     deps = next(line.split(":=", 1)[1].strip() for line in makefile.splitlines() if line.startswith("UNITY_CLIENT_DEPS"))
