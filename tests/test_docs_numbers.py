@@ -77,7 +77,8 @@ def make_train_and_ten_seeds() -> list[tuple[str, str]]:
                       f"{med['seconds']:.1f} s), and {NUMBER_WORDS[at_ceiling]} of ten reach a check with all 200 "
                       "rallies at the ceiling." if solved == 10 else "unsolved seeds are not described yet"),
         ("Report.md", f"{NUMBER_WORDS[perfect].capitalize()} of the ten kept policies keep all 100 evaluation episodes "
-                      f"at the ceiling and the others miss {min(missed)} to {max(missed)}; {flight} of the "
+                      f"at the ceiling and the others miss {min(missed)}"
+                      + (f" to {max(missed)}" if max(missed) > min(missed) else "") + f"; {flight} of the "
                       f"{serve + flight} misses began with the ball in flight"),
         ("Report.md", ", and ".join(([f"100 of 100 on every seed (met on {perfect} of 10)"] if perfect < 10 else [])
                                    + ([f"a median under 20 s to solve (on this machine the median is {med['seconds']:.1f} s)"]
