@@ -119,7 +119,7 @@ def print_table(rows: list[dict]) -> None:
     med = medians(rows)
     print(" | ".join(f"{v:>10}" for v in ["median", *[fmt(med[c]) for c in cols[1:]]]))
     print("fail_serve / fail_flight: evaluation episodes short of the ceiling that began with a serve / with the last "
-          "rally's ball in flight; fail_late: those that were a match's third or later rally, which no check plays")
+          "rally's ball in flight; fail_late: those that were a match's third or later rally, unseen by a two-rally check")
     print(f"solved on {sum(r['episodes'] is not None for r in rows)} of {len(rows)} seeds; all check rallies at the "
           f"ceiling on {sum(r['ceiling_seconds'] is not None for r in rows)}; all evaluation episodes at the ceiling on "
           f"{sum(r['eval_ceiling'] == r['eval_episodes'] for r in rows)}")

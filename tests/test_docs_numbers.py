@@ -89,6 +89,13 @@ def make_train_and_ten_seeds() -> list[tuple[str, str]]:
                       f"{seed0['seconds']:.1f} s in the benchmark" if seed0["episodes"] == train["episodes"] else
                       "the benchmark's seed 0 differs from make train"),
     ]
+    kept_at_ceiling = [r for r in rows if r["ceiling_seconds"] is not None]
+    kept_perfect = sum(r["eval_ceiling"] == r["eval_episodes"] for r in kept_at_ceiling)
+    if kept_perfect < len(kept_at_ceiling):
+        checks.append(("Report.md", f"Of the {NUMBER_WORDS[len(kept_at_ceiling)]} policies kept at a ceiling check, "
+                                    f"{NUMBER_WORDS[kept_perfect]} keep all 100 evaluation episodes and the other "
+                                    f"{NUMBER_WORDS[len(kept_at_ceiling) - kept_perfect]} miss "
+                                    f"{sum(map(misses, kept_at_ceiling))} in all"))  # fmt: skip
     for r in rows:
         ceiling = "-" if r["ceiling_seconds"] is None else f"{r['ceiling_seconds']:.1f}"
         checks.append(("Report.md", f"| {r['seed']} | {r['episodes']:,} | {r['env_steps']:,} | {r['seconds']:.1f} | "
