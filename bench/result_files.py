@@ -15,8 +15,7 @@ from checkpoints import write_atomically  # noqa: E402
 
 def write_json(path: Path, payload: dict, **dumps_options) -> None:
     """`payload` as indented JSON with a final newline; `dumps_options` go to json.dumps (e.g. `default`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, (json.dumps(payload, indent=1, **dumps_options) + "\n").encode())
+    _replace(path, json.dumps(payload, indent=1, **dumps_options) + "\n")
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
@@ -25,5 +24,9 @@ def write_csv(path: Path, rows: list[dict]) -> None:
     writer = csv.DictWriter(text, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
+    _replace(path, text.getvalue())
+
+
+def _replace(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, text.getvalue().encode())
+    write_atomically(path, text.encode())
