@@ -29,14 +29,17 @@ class EnvStep(NamedTuple):
     truncated: np.ndarray  # (E,) bool: the decision limit ended it (bootstrap)
 
 
-def split_env_step(rewards: list, next_states: np.ndarray, dones: list, max_reached: list | None, num_matches: int,
+def split_env_step(rewards: list, next_states: np.ndarray, dones: list, max_reached: list, num_matches: int,
                    num_agents: int = 2, obs_size: int = 24) -> EnvStep:  # fmt: skip
     """rewards, dones, max_reached: 2E values, rows 2k and 2k+1 for match k (both rackets of a match agree).
     Raises ValueError for rewards or next states that are not finite numbers of the right count: one NaN would turn
     the critic and every later update into NaN."""
     E, A = num_matches, num_agents
+    if max_reached is None:  # without it every timeout would be learnt as a lost ball, and none bootstrapped
+        raise ValueError("max_reached is required: pass env_info.max_reached (the step limit's flags; all False for an "
+                         "environment without one)")
     done = np.asarray(dones, dtype=bool).reshape(E, A).any(axis=1)
-    timeout = np.zeros(E, dtype=bool) if max_reached is None else np.asarray(max_reached, dtype=bool).reshape(E, A).any(1)
+    timeout = np.asarray(max_reached, dtype=bool).reshape(E, A).any(1)
     with np.errstate(over="ignore"):
         rewards = np.asarray(rewards, dtype=np.float32)
         next_states = np.asarray(next_states, dtype=np.float32)
@@ -125,7 +128,8 @@ class RolloutBuffer:
         return np.concatenate([self.obs[1 : self.size], self.last_next_obs[None]], axis=0)
 
     def team_rewards(self, normalize: bool) -> np.ndarray:
-        """(T, E): the sum of both rackets' rewards (HAPPO assumes a shared reward), optionally divided by their std.
+        """(T, E): the sum of both rackets' rewards (HAPPO assumes a shared reward), optionally divided by the std of
+        the team rewards now in the buffer (a per-buffer scale, not a running one).
 
         Scaled, never centred: in an episodic task a subtracted mean becomes a constant reward on every step until the
         rally ends, which (with mostly-zero rewards) turns each quiet step of a long rally into a small penalty."""

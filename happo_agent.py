@@ -10,9 +10,8 @@ irrelevant); `random_order=False` keeps the sequential update but always updates
 from __future__ import annotations
 
 import copy
-import json
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from config_checks import (
     UNIT,
     check_config,
 )
-from networks import Actor, Critic, OUNoise, gaussian_log_prob, observations_by_match
+from networks import Actor, Critic, gaussian_log_prob, observations_by_match, soft_update
 
 NUM_AGENTS, OBS_SIZE, ACTION_SIZE = 2, 24, 2
 CHECKPOINT_FILE = "happo.pt"
@@ -44,7 +43,7 @@ HAPPO_RULES = dict(
     critic_lr=POSITIVE, lr_end_factor=HALF_OPEN_UNIT, lr_decay_iters=AT_LEAST_ONE, gamma=UNIT, gae_lambda=UNIT,
     clip=OPEN_UNIT, target_kl=NON_NEGATIVE, entropy_coef=NON_NEGATIVE, init_std=POSITIVE, std_end=NON_NEGATIVE,
     std_decay_iters=AT_LEAST_ONE, policy_average=UNIT, max_grad_norm=NON_NEGATIVE,
-    target_tau=HALF_OPEN_UNIT, critic_hidden=LAYERS, obs_scale=POSITIVE, ou_sigma=NON_NEGATIVE, seed=SEED,
+    target_tau=HALF_OPEN_UNIT, critic_hidden=LAYERS, obs_scale=POSITIVE, seed=SEED,
 )  # fmt: skip
 
 
@@ -113,7 +112,8 @@ class HAPPOConfig:
     value_norm: bool = True
     """Critic predicts returns standardised by running statistics (HARL's ValueNorm)."""
     normalize_rewards: bool = False
-    """Divide the team rewards in the buffer by their std before GAE (the original write-up's reward normalisation)."""
+    """Divide the team rewards by the std of those in the buffer at this learning step (not a running statistic:
+    the scale follows each buffer) before GAE (the original write-up's reward normalisation)."""
     target_critic: bool = False
     """Next-state values for GAE come from a slowly updated copy of the critic (the original write-up)."""
     target_tau: float = 0.01
@@ -124,8 +124,6 @@ class HAPPOConfig:
     """Orthogonal initialisation (gain sqrt 2 hidden, 0.01 policy head, 1 value head)."""
     obs_scale: float = 0.1
     """Observations are multiplied by this before the networks see them (court coordinates reach about 12)."""
-    ou_sigma: float = 0.0
-    """Scale of optional OU noise added to the sampled actions sent to the environment; 0 disables."""
     seed: int = 0
     """Seed of torch, numpy and the simulator: the same seed gives the same curve."""
 
@@ -159,6 +157,10 @@ class HAPPOConfig:
         or 'fixed_order' (the default with agent 0 always updated first)."""
         variants: dict[str, dict] = {"default": {}, "fast": {"init_std": 0.15, "std_end": 0.0, "practice_matches": 0},
                                      "mappo": {"sequential_update": False}, "fixed_order": {"random_order": False}}
+        unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
+        if unknown:  # ou_sigma among them: PPO's ratio needs the density of the action taken, which OU noise hides
+            raise ValueError(f"HAPPOConfig has no field {', '.join(map(repr, unknown))}; its fields are "
+                             f"{', '.join(f.name for f in fields(cls))}")
         if name == "seed_design":
             return cls.seed_design(**overrides)
         if name == "seed_design_big_std":
@@ -189,6 +191,21 @@ class ValueNormalizer:
         return x * max(self.var, 1e-8) ** 0.5 + self.mean
 
 
+def happo_surrogate_loss(log_prob: torch.Tensor, old_log_prob: torch.Tensor, advantages: torch.Tensor,
+                         factor: torch.Tensor, clip: float) -> torch.Tensor:  # fmt: skip
+    """-mean(M min(r A, clip(r, 1 - clip, 1 + clip) A)), r = exp(log_prob - old_log_prob): one agent's clipped surrogate
+    with each sample weighted by HAPPO's M (Eq. 10), a constant that multiplies the whole clipped term. All (B,)."""
+    ratio = (log_prob - old_log_prob).exp()
+    surrogate = torch.min(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages)
+    return -(factor * surrogate).mean()
+
+
+def annealed_log_std(cfg: HAPPOConfig, learn_steps: int) -> float:
+    """log std after `learn_steps` learning steps: from log init_std to log std_end over std_decay_iters, then held."""
+    progress = min(1.0, learn_steps / cfg.std_decay_iters)
+    return (1 - progress) * np.log(cfg.init_std) + progress * np.log(cfg.std_end)
+
+
 class HAPPOAgent:
     """Two racket actors and one critic. act() and step() take the arrays the environment gives: (2E, ...)."""
 
@@ -201,7 +218,7 @@ class HAPPOAgent:
             Actor(OBS_SIZE, ACTION_SIZE, cfg.init_std, cfg.learn_std and not cfg.std_end, orthogonal_init=cfg.orthogonal_init)
             for _ in range(NUM_AGENTS)
         )
-        # the actors that play the mean action: a Polyak average of the trained ones, or the trained ones themselves
+        # a Polyak average of the trained actors, which plays the mean action (policy_average > 0)
         self.averaged = copy.deepcopy(self.actors).requires_grad_(False) if cfg.policy_average else None
         self.critic = Critic(NUM_AGENTS * OBS_SIZE, cfg.critic_hidden, cfg.orthogonal_init)
         self.target = copy.deepcopy(self.critic).requires_grad_(False) if cfg.target_critic else None
@@ -212,21 +229,26 @@ class HAPPOAgent:
         schedule = dict(start_factor=1.0, end_factor=cfg.lr_end_factor, total_iters=cfg.lr_decay_iters)
         self.schedulers = [torch.optim.lr_scheduler.LinearLR(o, **schedule) for o in [*self.actor_optims, self.critic_optim]]
         self.buffer: RolloutBuffer | None = None  # sized by the first step(), from the number of matches
-        self.noise: OUNoise | None = None
         self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.steps_since_learn = 0
         self.learn_steps = 0
+
+    @property
+    def mean_actors(self) -> nn.ModuleList:
+        """The actors that play the mean action (checks, evaluation, the saved agent): the average, if one is kept."""
+        return self.averaged if self.averaged is not None else self.actors
 
     # ------------------------------------------------------------------------------------------ acting
     def act(self, states: np.ndarray, deterministic: bool = False) -> np.ndarray:
         """states (2E, 24), rows 2k and 2k+1 for match k -> actions (2E, 2) in [-1, 1].
 
-        Deterministic mode plays the mean action and stores nothing; otherwise the sample is kept for step().
+        Deterministic mode plays the mean action and stores nothing; otherwise the trained actors' sample is kept for
+        step(), with its log-probability under them (the behaviour policy of PPO's ratio).
         """
         obs = observations_by_match(states, NUM_AGENTS, OBS_SIZE).numpy()  # (E, A, 24) float32
         net_obs = obs * np.float32(self.config.obs_scale)
         # numpy, not torch, for the forward passes: see Actor.mean_numpy
-        actors = self.averaged if deterministic and self.averaged is not None else self.actors
+        actors = self.mean_actors if deterministic else self.actors
         mean = np.stack([actor.mean_numpy(net_obs[:, k]) for k, actor in enumerate(actors)], axis=1)  # (E, A, 2)
         if deterministic:
             return np.clip(mean, -1.0, 1.0).reshape(-1, ACTION_SIZE).astype(np.float64)
@@ -234,20 +256,15 @@ class HAPPOAgent:
             std = torch.stack([actor.std() for actor in self.actors]).numpy()[None]  # (1, A, 2)
             noise = torch.randn(mean.shape, generator=self.torch_rng).numpy()  # (E, A, 2)
         actions = mean + std * noise  # as sampled
-        if self.config.ou_sigma > 0:
-            if self.noise is None or self.noise.shape != actions.shape:
-                self.noise = OUNoise(actions.shape, self.rng, sigma=self.config.ou_sigma)
-            actions = actions + self.noise.sample().astype(np.float32)
-        log_probs = gaussian_log_prob(actions, mean, std)  # (E, A), of the action stored, OU noise included
-        self._pending = (obs, actions, log_probs)
+        self._pending = (obs, actions, gaussian_log_prob(actions, mean, std))  # log-probs (E, A)
         return np.clip(actions, -1.0, 1.0).reshape(-1, ACTION_SIZE).astype(np.float64)
 
     def step(self, states: np.ndarray, actions: np.ndarray, rewards: list, next_states: np.ndarray,
-             dones: list, max_reached: list | None = None) -> dict | None:  # fmt: skip
+             dones: list, max_reached: list) -> dict | None:  # fmt: skip
         """Store the transition of every match since the last act(); learn every `update_every` steps.
 
-        rewards, dones, max_reached: 2E values as the environment lists them. Returns the learning metrics
-        when this step triggered a learning step, else None.
+        rewards, dones, max_reached: 2E values as the environment lists them (env_info.max_reached says which done
+        came from the step limit). Returns the learning metrics when this step triggered a learning step, else None.
         """
         if self._pending is None:
             raise RuntimeError("step() needs the act() call that chose these actions (in training mode)")
@@ -260,9 +277,6 @@ class HAPPOAgent:
             raise ValueError(f"the agent trains on {self.buffer.num_matches} matches, got {E}")
         step = split_env_step(rewards, next_states, dones, max_reached, E, NUM_AGENTS, OBS_SIZE)
         self.buffer.add(obs, sampled, log_prob, step.rewards, step.terminated, step.truncated, step.next_obs)
-        done = step.terminated | step.truncated  # (E,)
-        if self.noise is not None and done.any():
-            self.noise.state[done] = self.noise.mu
         self.steps_since_learn += 1
         if self.steps_since_learn < self.config.update_every:
             return None
@@ -273,6 +287,97 @@ class HAPPOAgent:
         return metrics
 
     # ------------------------------------------------------------------------------------------ learning
+    def learn(self) -> dict:
+        """One HAPPO learning step on the buffer: actors in a random order, each weighted by M, then the critic.
+
+        M for an agent's turn is the product, over the other agents already updated in this learning step, of
+        pi_now / pi_start of their stored actions, pi_start being their policy when this learning step began (the
+        paper's Eq. 10; with an on-policy buffer, the default, pi_start is the behaviour policy). With a new order at
+        every epoch (order_per_epoch) an agent's later turns so see every change the others made in this learning step;
+        an agent whose KL passed target_kl sits out the later rounds."""
+        cfg = self.config
+        batch, metrics = rollout_batch(self)
+        rounds, epochs = (cfg.epochs, 1) if cfg.order_per_epoch else (1, cfg.epochs)
+        start = [self._log_prob(k, batch.obs, batch.actions) for k in range(NUM_AGENTS)]  # (N,) each, pi_start
+        updated, stopped = [], set()  # agents updated so far in this learning step; agents past target_kl
+        for _ in range(rounds):
+            shuffle = cfg.sequential_update and cfg.random_order
+            order = self.rng.permutation(NUM_AGENTS) if shuffle else np.arange(NUM_AGENTS)
+            for position, agent in enumerate(order):
+                factor = torch.ones(batch.advantages.shape[0])  # Eq. 10: no grad, never clipped; 1 for the first agent
+                for other in updated if cfg.sequential_update else []:  # and always for MAPPO
+                    if other != agent:
+                        factor = factor * torch.exp(self._log_prob(other, batch.obs, batch.actions) - start[other])
+                if agent not in stopped:
+                    stats, past_target = self._update_actor(agent, batch._replace(factor=factor), epochs)
+                    metrics.update({f"{key}_{agent}": value for key, value in stats.items()})
+                    stopped |= {agent} if past_target else set()
+                if position == 1:
+                    metrics.update(factor_mean=float(factor.mean()), factor_min=float(factor.min()),
+                                   factor_max=float(factor.max()))  # fmt: skip
+                updated += [] if agent in updated else [agent]
+            metrics["order"] = [int(a) for a in order]
+        metrics.update(self._update_critic(batch, cfg.epochs))
+        self._end_learning_step()
+        metrics["actor_lr"] = self.schedulers[0].get_last_lr()[0]
+        return metrics
+
+    def _update_actor(self, agent: int, batch: Minibatch, epochs: int) -> tuple[dict, bool]:
+        """Clipped surrogate of one agent, each sample weighted by batch.factor (M); stops early on target_kl.
+        Returns the statistics and whether the KL passed target_kl."""
+        cfg, actor = self.config, self.actors[agent]
+        losses, kls, clipped, epochs_run = [], [], [], 0
+        for _ in range(epochs):
+            epochs_run += 1
+            for idx in self._minibatches(batch.advantages.shape[0]):
+                dist = actor.distribution(batch.obs[idx, agent])
+                log_prob, old_log_prob = dist.log_prob(batch.actions[idx, agent]), batch.old_log_prob[idx, agent]
+                loss = happo_surrogate_loss(log_prob, old_log_prob, batch.advantages[idx], batch.factor[idx], cfg.clip)
+                loss = loss - cfg.entropy_coef * dist.entropy().mean()
+                self._descend(self.actor_optims[agent], actor, loss)
+                with torch.no_grad():  # k3 estimator of KL(old || new), http://joschu.net/blog/kl-approx.html
+                    log_ratio = log_prob - old_log_prob
+                    kls.append(float((log_ratio.exp() - 1 - log_ratio).mean()))
+                    clipped.append(float(((log_ratio.exp() - 1).abs() > cfg.clip).float().mean()))
+                losses.append(loss.item())
+            if cfg.target_kl and kls[-1] > cfg.target_kl:
+                break
+        stats = {"policy_loss": np.mean(losses), "approx_kl": np.mean(kls), "clip_frac": np.mean(clipped),
+                 "std": actor.std().mean().item(), "epochs": epochs_run, "gradient_steps": len(kls)}  # fmt: skip
+        return stats, bool(cfg.target_kl and kls[-1] > cfg.target_kl)
+
+    def _update_critic(self, batch: Minibatch, epochs: int) -> dict:
+        targets = self.value_norm.normalize(batch.returns) if self.value_norm is not None else batch.returns
+        losses = []
+        for _ in range(epochs):
+            for idx in self._minibatches(targets.shape[0]):
+                loss = 0.5 * (self.critic(batch.states[idx]).squeeze(-1) - targets[idx]).pow(2).mean()
+                self._descend(self.critic_optim, self.critic, loss)
+                losses.append(loss.item())
+        return {"value_loss": float(np.mean(losses))}
+
+    def _descend(self, optim: torch.optim.Optimizer, network: nn.Module, loss: torch.Tensor) -> None:
+        optim.zero_grad()
+        loss.backward()
+        if self.config.max_grad_norm:
+            nn.utils.clip_grad_norm_(network.parameters(), self.config.max_grad_norm)
+        optim.step()
+
+    def _end_learning_step(self) -> None:
+        """The schedules and averages that move once per learning step: learning rates, target critic, averaged
+        actors, and the annealed std (between rollouts only, so that each rollout's log-probs are of its own std)."""
+        cfg = self.config
+        for scheduler in self.schedulers:
+            scheduler.step()
+        if self.target is not None:
+            soft_update(self.target, self.critic, cfg.target_tau)
+        self.learn_steps += 1
+        if self.averaged is not None:
+            soft_update(self.averaged, self.actors, cfg.policy_average)
+        if cfg.std_end:
+            for actor in self.actors:
+                actor.log_std.data.fill_(annealed_log_std(cfg, self.learn_steps))
+
     def _values(self, critic: nn.Module, states: torch.Tensor) -> torch.Tensor:
         """Critic output in return units: states (..., 48) -> (...)."""
         v = critic(states).squeeze(-1)
@@ -287,190 +392,70 @@ class HAPPOAgent:
         batches = minibatch_indices(n, self.config.minibatch_size, self.rng)
         return batches[: self.config.minibatches_per_epoch] if self.config.minibatches_per_epoch else batches
 
-    def _rollout_batch(self) -> tuple[Minibatch, dict]:
-        """All stored samples, flattened (T, E) -> N, with advantages and critic targets."""
-        cfg, buf = self.config, self.buffer
-        T, E = buf.size, buf.num_matches
-        obs = torch.from_numpy(buf.obs[:T]) * cfg.obs_scale  # (T, E, A, 24), as the networks see them
-        states = obs.reshape(T, E, NUM_AGENTS * OBS_SIZE)  # (T, E, 48)
-        next_states = torch.from_numpy(buf.next_obs()).reshape(T, E, NUM_AGENTS * OBS_SIZE) * cfg.obs_scale
-        with torch.no_grad():
-            values = self._values(self.critic, states).numpy()  # (T, E)
-            next_values = self._values(self.target or self.critic, next_states).numpy()
-        buf.values[:T] = values
-        truncated = buf.truncated[:T]
-        next_values = np.where(truncated, values, next_values)  # the env swallowed a truncated step's last state
-        advantages, returns = compute_gae(buf.team_rewards(cfg.normalize_rewards), values, next_values,
-                                          buf.terminated[:T], truncated, cfg.gamma, cfg.gae_lambda)  # fmt: skip
-        if self.value_norm is not None:
-            self.value_norm.update(returns)
-        explained = 1.0 - np.var(returns - values) / max(np.var(returns), 1e-12)
-        adv = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)  # (N,)
-        if cfg.normalize_advantages:
-            adv = (adv - adv.mean()) / (adv.std() + 1e-5)
-        batch = Minibatch(
-            states=states.reshape(T * E, -1), obs=obs.reshape(T * E, NUM_AGENTS, OBS_SIZE),
-            actions=torch.from_numpy(buf.actions[:T]).reshape(T * E, NUM_AGENTS, ACTION_SIZE),
-            old_log_prob=torch.from_numpy(buf.log_prob[:T]).reshape(T * E, NUM_AGENTS), advantages=adv,
-            returns=torch.as_tensor(returns.reshape(-1), dtype=torch.float32), factor=torch.ones(T * E),
-        )  # fmt: skip
-        return batch, {"explained_variance": float(explained)}
-
-    def learn(self) -> dict:
-        """One HAPPO learning step on the buffer: actors in a random order, weighted by M, then the critic.
-
-        M for an agent's turn is the product, over the other agents already updated in this learning step, of
-        pi_new / pi_behaviour of their stored actions (HARL). With a new order at every epoch (the original write-up's
-        order_per_epoch) an agent's later turns so see every change the others made since the data was collected."""
-        cfg = self.config
-        batch, metrics = self._rollout_batch()
-        n = batch.advantages.shape[0]
-        rounds, epochs = (cfg.epochs, 1) if cfg.order_per_epoch else (1, cfg.epochs)
-        behaviour = [self._log_prob(k, batch.obs, batch.actions) for k in range(NUM_AGENTS)]  # (B,) each, unchanged yet
-        updated: list[int] = []  # agents updated so far in this learning step
-        for _ in range(rounds):
-            shuffle = cfg.sequential_update and cfg.random_order
-            order = self.rng.permutation(NUM_AGENTS) if shuffle else np.arange(NUM_AGENTS)
-            for position, agent in enumerate(order):
-                factor = torch.ones(n)  # Eq. 10: no grad, never clipped; 1 for the first agent and for MAPPO
-                for other in updated if cfg.sequential_update else []:
-                    if other != agent:
-                        factor = factor * torch.exp(self._log_prob(other, batch.obs, batch.actions) - behaviour[other])
-                stats = self._update_actor(agent, batch._replace(factor=factor), epochs)
-                metrics.update({f"{key}_{agent}": value for key, value in stats.items()})
-                if position == 1:
-                    metrics.update(factor_mean=float(factor.mean()), factor_min=float(factor.min()),
-                                   factor_max=float(factor.max()))  # fmt: skip
-                if agent not in updated:
-                    updated.append(agent)
-            metrics["order"] = [int(a) for a in order]
-        metrics.update(self._update_critic(batch, cfg.epochs))
-        for scheduler in self.schedulers:
-            scheduler.step()
-        if self.target is not None:
-            with torch.no_grad():
-                for t, s in zip(self.target.parameters(), self.critic.parameters()):
-                    t.lerp_(s, cfg.target_tau)
-        self.learn_steps += 1
-        if self.averaged is not None:
-            with torch.no_grad():
-                for average, trained in zip(self.averaged.parameters(), self.actors.parameters()):
-                    average.lerp_(trained, cfg.policy_average)
-        if cfg.std_end:  # changed between rollouts only, so each rollout's log-probs stay those of its own std
-            progress = min(1.0, self.learn_steps / cfg.std_decay_iters)
-            for actor in self.actors:
-                actor.log_std.data.fill_((1 - progress) * np.log(cfg.init_std) + progress * np.log(cfg.std_end))
-        metrics["actor_lr"] = self.schedulers[0].get_last_lr()[0]
-        return metrics
-
-    def _update_actor(self, agent: int, batch: Minibatch, epochs: int) -> dict:
-        """Clipped surrogate of one agent, each sample weighted by batch.factor (M); stops early on target_kl."""
-        cfg, actor, optim = self.config, self.actors[agent], self.actor_optims[agent]
-        losses, kls, clipped, epochs_run = [], [], [], 0
-        for _ in range(epochs):
-            epochs_run += 1
-            for idx in self._minibatches(batch.advantages.shape[0]):
-                dist = actor.distribution(batch.obs[idx, agent])
-                log_ratio = dist.log_prob(batch.actions[idx, agent]) - batch.old_log_prob[idx, agent]
-                ratio = log_ratio.exp()
-                adv = batch.advantages[idx]
-                surrogate = torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv)
-                loss = -(batch.factor[idx] * surrogate).mean() - cfg.entropy_coef * dist.entropy().mean()
-                optim.zero_grad()
-                loss.backward()
-                if cfg.max_grad_norm:
-                    nn.utils.clip_grad_norm_(actor.parameters(), cfg.max_grad_norm)
-                optim.step()
-                with torch.no_grad():  # k3 estimator of KL(old || new), http://joschu.net/blog/kl-approx.html
-                    kls.append(float(((ratio - 1) - log_ratio).mean()))
-                    clipped.append(float(((ratio - 1).abs() > cfg.clip).float().mean()))
-                losses.append(loss.item())
-            if cfg.target_kl and kls[-1] > cfg.target_kl:
-                break
-        return {"policy_loss": np.mean(losses), "approx_kl": np.mean(kls), "clip_frac": np.mean(clipped),
-                "std": actor.std().mean().item(), "epochs": epochs_run, "gradient_steps": len(kls)}  # fmt: skip
-
-    def _update_critic(self, batch: Minibatch, epochs: int) -> dict:
-        targets = self.value_norm.normalize(batch.returns) if self.value_norm is not None else batch.returns
-        losses = []
-        for _ in range(epochs):
-            for idx in self._minibatches(targets.shape[0]):
-                loss = 0.5 * (self.critic(batch.states[idx]).squeeze(-1) - targets[idx]).pow(2).mean()
-                self.critic_optim.zero_grad()
-                loss.backward()
-                if self.config.max_grad_norm:
-                    nn.utils.clip_grad_norm_(self.critic.parameters(), self.config.max_grad_norm)
-                self.critic_optim.step()
-                losses.append(loss.item())
-        return {"value_loss": float(np.mean(losses))}
-
     # ------------------------------------------------------------------------------------------ checkpoints
-    def training_state(self) -> dict:
-        """Everything that learning depends on (weights, optimisers, schedules, RNGs, buffer), as tensors and
-        plain values that `torch.load(weights_only=True)` accepts."""
-        buf, norm = self.buffer, self.value_norm
-        return {
-            "actors": self.actors.state_dict(), "critic": self.critic.state_dict(),
-            "averaged": self.averaged.state_dict() if self.averaged is not None else {},
-            "target": self.target.state_dict() if self.target is not None else {},
-            "actor_optims": [o.state_dict() for o in self.actor_optims], "critic_optim": self.critic_optim.state_dict(),
-            "schedulers": [s.state_dict() for s in self.schedulers],
-            "value_norm": [] if norm is None else [norm.mean, norm.var, norm.count],
-            "numpy_rng": json.dumps(self.rng.bit_generator.state), "torch_rng": self.torch_rng.get_state(),
-            "counters": [self.learn_steps, self.steps_since_learn],
-            "buffer": {} if buf is None else {"size": buf.size, **{
-                k: torch.from_numpy(getattr(buf, k).copy()) for k in RolloutBuffer.ARRAYS}},
-        }  # fmt: skip
-
-    def load_training_state(self, state: dict) -> None:
-        """Continue exactly where `training_state()` was taken."""
-        self.actors.load_state_dict(state["actors"])
-        if self.averaged is not None:
-            self.averaged.load_state_dict(state["averaged"])
-        self.critic.load_state_dict(state["critic"])
-        if self.target is not None:
-            self.target.load_state_dict(state["target"])
-        for optim, saved in zip([*self.actor_optims, self.critic_optim], [*state["actor_optims"], state["critic_optim"]]):
-            optim.load_state_dict(saved)
-        for scheduler, saved in zip(self.schedulers, state["schedulers"]):
-            scheduler.load_state_dict(saved)
-        if self.value_norm is not None:
-            self.value_norm.mean, self.value_norm.var, self.value_norm.count = state["value_norm"]
-        self.rng.bit_generator.state = json.loads(state["numpy_rng"])
-        self.torch_rng.set_state(state["torch_rng"])
-        self.learn_steps, self.steps_since_learn = state["counters"]
-        if state["buffer"]:
-            saved = state["buffer"]
-            T, E = saved["obs"].shape[:2]
-            self.buffer = RolloutBuffer(T, E, NUM_AGENTS, OBS_SIZE, ACTION_SIZE)
-            for k in RolloutBuffer.ARRAYS:
-                getattr(self.buffer, k)[...] = saved[k].numpy()
-            self.buffer.size = int(saved["size"])
-
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write the weights of the actors that play the mean action (and the critic, value statistics) and the config
-        atomically into `directory`."""
-        state = {f"actor_{k}": a.state_dict() for k, a in enumerate(self.averaged or self.actors)}
-        state["critic"] = self.critic.state_dict()
-        if self.value_norm is not None:
-            state["value_norm"] = torch.tensor([self.value_norm.mean, self.value_norm.var, self.value_norm.count])
-        return save_checkpoint(directory, CHECKPOINT_FILE, state, asdict(self.config))
+        """Write the mean action's actors, the critic and the config atomically into `directory` (save_happo)."""
+        return save_happo(self, directory)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, **overrides: object) -> HAPPOAgent:
-        """An agent with the weights and config saved in `directory` (config fields can be overridden)."""
-        state, saved = load_checkpoint(directory, CHECKPOINT_FILE)
-        agent = cls(replace(config_from_dict(HAPPOConfig, saved, Path(directory) / CHECKPOINT_FILE), **overrides))
-        try:
-            for k, actor in enumerate(agent.actors):
-                actor.load_state_dict(state[f"actor_{k}"])
-            if agent.averaged is not None:  # the saved weights are the average: it plays them, training starts there
-                agent.averaged.load_state_dict(agent.actors.state_dict())
-            agent.critic.load_state_dict(state["critic"])
-        except (KeyError, RuntimeError) as err:
-            raise ValueError(f"{Path(directory) / CHECKPOINT_FILE} does not fit this agent's networks: {err}") from err
-        if agent.value_norm is not None and "value_norm" in state:
-            agent.value_norm.mean, agent.value_norm.var, agent.value_norm.count = state["value_norm"].tolist()
-        if agent.target is not None:
-            agent.target.load_state_dict(agent.critic.state_dict())
-        return agent
+        """An agent with the weights and config saved in `directory`; config fields can be overridden (load_happo)."""
+        return load_happo(directory, **overrides)
+
+
+def rollout_batch(agent: HAPPOAgent) -> tuple[Minibatch, dict]:
+    """All of the agent's stored samples, flattened (T, E) -> N, with advantages and critic targets from its critic."""
+    cfg, buf = agent.config, agent.buffer
+    T, E = buf.size, buf.num_matches
+    obs = torch.from_numpy(buf.obs[:T]) * cfg.obs_scale  # (T, E, A, 24), as the networks see them
+    states = obs.reshape(T, E, NUM_AGENTS * OBS_SIZE)  # (T, E, 48)
+    next_states = torch.from_numpy(buf.next_obs()).reshape(T, E, NUM_AGENTS * OBS_SIZE) * cfg.obs_scale
+    with torch.no_grad():
+        values = agent._values(agent.critic, states).numpy()  # (T, E)
+        next_values = agent._values(agent.target or agent.critic, next_states).numpy()
+    buf.values[:T] = values
+    truncated = buf.truncated[:T]
+    next_values = np.where(truncated, values, next_values)  # the env swallowed a truncated step's last state
+    advantages, returns = compute_gae(buf.team_rewards(cfg.normalize_rewards), values, next_values,
+                                      buf.terminated[:T], truncated, cfg.gamma, cfg.gae_lambda)  # fmt: skip
+    if agent.value_norm is not None:
+        agent.value_norm.update(returns)
+    explained = 1.0 - np.var(returns - values) / max(np.var(returns), 1e-12)
+    adv = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)  # (N,)
+    if cfg.normalize_advantages:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-5)
+    batch = Minibatch(
+        states=states.reshape(T * E, -1), obs=obs.reshape(T * E, NUM_AGENTS, OBS_SIZE),
+        actions=torch.from_numpy(buf.actions[:T]).reshape(T * E, NUM_AGENTS, ACTION_SIZE),
+        old_log_prob=torch.from_numpy(buf.log_prob[:T]).reshape(T * E, NUM_AGENTS), advantages=adv,
+        returns=torch.as_tensor(returns.reshape(-1), dtype=torch.float32), factor=torch.ones(T * E),
+    )  # fmt: skip
+    return batch, {"explained_variance": float(explained)}
+
+
+def save_happo(agent: HAPPOAgent, directory: str | os.PathLike) -> Path:
+    """Write the weights of the actors that play the mean action (and the critic, value statistics) and the config
+    atomically into `directory`."""
+    state = {f"actor_{k}": a.state_dict() for k, a in enumerate(agent.mean_actors)}
+    state["critic"] = agent.critic.state_dict()
+    if agent.value_norm is not None:
+        state["value_norm"] = torch.tensor([agent.value_norm.mean, agent.value_norm.var, agent.value_norm.count])
+    return save_checkpoint(directory, CHECKPOINT_FILE, state, asdict(agent.config))
+
+
+def load_happo(directory: str | os.PathLike, **overrides: object) -> HAPPOAgent:
+    """An agent with the weights and config saved in `directory` (config fields can be overridden)."""
+    state, saved = load_checkpoint(directory, CHECKPOINT_FILE)
+    agent = HAPPOAgent(replace(config_from_dict(HAPPOConfig, saved, Path(directory) / CHECKPOINT_FILE), **overrides))
+    try:
+        for k, actor in enumerate(agent.actors):
+            actor.load_state_dict(state[f"actor_{k}"])
+        agent.mean_actors.load_state_dict(agent.actors.state_dict())  # the average plays what was saved
+        agent.critic.load_state_dict(state["critic"])
+    except (KeyError, RuntimeError) as err:
+        raise ValueError(f"{Path(directory) / CHECKPOINT_FILE} does not fit this agent's networks: {err}") from err
+    if agent.value_norm is not None and "value_norm" in state:
+        agent.value_norm.mean, agent.value_norm.var, agent.value_norm.count = state["value_norm"].tolist()
+    if agent.target is not None:
+        agent.target.load_state_dict(agent.critic.state_dict())
+    return agent

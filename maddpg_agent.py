@@ -21,7 +21,7 @@ from torch import nn
 from buffer import split_env_step
 from checkpoints import config_from_dict, load_checkpoint, save_checkpoint
 from config_checks import AT_LEAST_ONE, HALF_OPEN_UNIT, LAYERS, NON_NEGATIVE, POSITIVE, SEED, UNIT, check_config
-from networks import Actor, Critic, OUNoise, observations_by_match
+from networks import Actor, Critic, OUNoise, observations_by_match, soft_update
 from replay_buffer import ReplayBatch, ReplayBuffer
 
 NUM_AGENTS, OBS_SIZE, ACTION_SIZE = 2, 24, 2
@@ -87,11 +87,6 @@ MADDPG_RULES = dict(
 )  # fmt: skip
 
 
-def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
-    """target <- tau * source + (1 - tau) * target, parameter by parameter."""
-    with torch.no_grad():  # one fused call over all parameters: this runs after every gradient step
-        torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)
-
 
 def td_target(rewards: torch.Tensor, next_q: torch.Tensor, terminated: torch.Tensor, gamma: float) -> torch.Tensor:
     """y = r + gamma (1 - terminated) Q'(s', mu'(s')): all (B,)."""
@@ -137,7 +132,7 @@ class MADDPGAgent:
         return np.clip(actions, -1.0, 1.0).reshape(-1, ACTION_SIZE).astype(np.float64)
 
     def step(self, states: np.ndarray, actions: np.ndarray, rewards: list, next_states: np.ndarray,
-             dones: list, max_reached: list | None = None) -> dict | None:  # fmt: skip
+             dones: list, max_reached: list) -> dict | None:  # fmt: skip
         """Store every match's transition; every `update_every` steps, once `learn_start` transitions are stored,
         take `gradient_steps` gradient steps and return their mean metrics."""
         cfg = self.config

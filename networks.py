@@ -143,3 +143,9 @@ class OUNoise:
     def sample(self) -> np.ndarray:
         self.state = self.state + self.theta * (self.mu - self.state) + self.sigma * self.rng.standard_normal(self.shape)
         return self.state.copy()
+
+
+def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
+    """target <- tau * source + (1 - tau) * target, parameter by parameter."""
+    with torch.no_grad():  # one fused call over all parameters: this runs after every gradient step
+        torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)

@@ -1,5 +1,6 @@
 """Resume files: the whole training state (agent, simulator, score history) written atomically at intervals, so
-that rerunning an interrupted training continues where it stopped and draws the same curve."""
+that rerunning an interrupted training continues where it stopped and draws the same curve. HAPPO's runs resume;
+MADDPG's replay buffer of up to 500,000 transitions is not written."""
 
 from __future__ import annotations
 
@@ -10,7 +11,59 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from buffer import RolloutBuffer
 from checkpoints import load_checkpoint, save_checkpoint
+
+
+def resumable(agent: object) -> bool:
+    """Whether `agent`'s training state can be written to a resume file (a HAPPO agent's can)."""
+    from happo_agent import HAPPOAgent  # here: the bookkeeping does not need torch until an agent exists
+
+    return isinstance(agent, HAPPOAgent)
+
+
+def training_state(agent) -> dict:
+    """Everything a HAPPO agent's learning depends on (weights, optimisers, schedules, RNGs, buffer), as tensors and
+    plain values that `torch.load(weights_only=True)` accepts."""
+    buf, norm = agent.buffer, agent.value_norm
+    return {
+        "actors": agent.actors.state_dict(), "critic": agent.critic.state_dict(),
+        "averaged": agent.averaged.state_dict() if agent.averaged is not None else {},
+        "target": agent.target.state_dict() if agent.target is not None else {},
+        "actor_optims": [o.state_dict() for o in agent.actor_optims], "critic_optim": agent.critic_optim.state_dict(),
+        "schedulers": [s.state_dict() for s in agent.schedulers],
+        "value_norm": [] if norm is None else [norm.mean, norm.var, norm.count],
+        "numpy_rng": json.dumps(agent.rng.bit_generator.state), "torch_rng": agent.torch_rng.get_state(),
+        "counters": [agent.learn_steps, agent.steps_since_learn],
+        "buffer": {} if buf is None else {"size": buf.size, **{
+            k: torch.from_numpy(getattr(buf, k).copy()) for k in RolloutBuffer.ARRAYS}},
+    }  # fmt: skip
+
+
+def load_training_state(agent, state: dict) -> None:
+    """Continue exactly where `training_state(agent)` was taken."""
+    agent.actors.load_state_dict(state["actors"])
+    if agent.averaged is not None:
+        agent.averaged.load_state_dict(state["averaged"])
+    agent.critic.load_state_dict(state["critic"])
+    if agent.target is not None:
+        agent.target.load_state_dict(state["target"])
+    for optim, saved in zip([*agent.actor_optims, agent.critic_optim], [*state["actor_optims"], state["critic_optim"]]):
+        optim.load_state_dict(saved)
+    for scheduler, saved in zip(agent.schedulers, state["schedulers"]):
+        scheduler.load_state_dict(saved)
+    if agent.value_norm is not None:
+        agent.value_norm.mean, agent.value_norm.var, agent.value_norm.count = state["value_norm"]
+    agent.rng.bit_generator.state = json.loads(state["numpy_rng"])
+    agent.torch_rng.set_state(state["torch_rng"])
+    agent.learn_steps, agent.steps_since_learn = state["counters"]
+    if state["buffer"]:
+        saved = state["buffer"]
+        T, E, A, obs_size = saved["obs"].shape  # (T, E, A, 24)
+        agent.buffer = RolloutBuffer(T, E, A, obs_size, saved["actions"].shape[-1])
+        for k in RolloutBuffer.ARRAYS:
+            getattr(agent.buffer, k)[...] = saved[k].numpy()
+        agent.buffer.size = int(saved["size"])
 
 
 def _to_saveable(value: object) -> object:
@@ -18,8 +71,8 @@ def _to_saveable(value: object) -> object:
 
 
 def save_resume(path: Path, agent, env, loop: dict) -> None:
-    """Write agent.training_state(), the simulator's state and the loop's variables (lists, numbers, arrays)."""
-    state = {"agent": agent.training_state(), "env": {k: torch.from_numpy(v) for k, v in env.core.state_dict().items()},
+    """Write the agent's training state, the simulator's state and the loop's variables (lists, numbers, arrays)."""
+    state = {"agent": training_state(agent), "env": {k: torch.from_numpy(v) for k, v in env.core.state_dict().items()},
              "loop": {k: _to_saveable(v) for k, v in loop.items()}}  # fmt: skip
     save_checkpoint(path.parent, path.name, state, asdict(agent.config))
 
@@ -32,7 +85,7 @@ def load_resume(path: Path, agent, env) -> dict:
         raise ValueError(f"{path} was written by another configuration; delete it to start afresh, or set "
                          "TENNIS_OUTPUT_DIR to train elsewhere")  # fmt: skip
     try:
-        agent.load_training_state(state["agent"])
+        load_training_state(agent, state["agent"])
         env.core.load_state_dict({k: v.numpy() for k, v in state["env"].items()})
     except (KeyError, RuntimeError, ValueError) as err:
         raise ValueError(f"{path} does not fit this agent or simulator: {err}") from err

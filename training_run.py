@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from checkpoints import write_atomically
 from evaluation import SOLVE_SCORE, SOLVE_WINDOW, evaluate
 from plotting import plot_learning_curve
-from resume import load_resume, save_resume
+from resume import load_resume, resumable, save_resume
 from tennis_sim.environment import make_env
 
 # A check plays as many consecutive rallies per match as the evaluation: a deterministic rally is nearly periodic, so
@@ -120,7 +120,7 @@ class TrainingRun:
         self.run_checkpoints = self.out / "runs" / "checkpoints"  # this run's agent; checkpoints/ only if better
         self.resume_file = self.out / "runs" / "resume.pt"  # lives until the notebook has finished
         self.progress_file = self.out / "runs" / "progress.jsonl"  # one line per learning step
-        self.can_resume = limits.resume_every > 0 and hasattr(agent, "training_state") and hasattr(env, "core")
+        self.can_resume = limits.resume_every > 0 and resumable(agent) and hasattr(env, "core")
         self.checking = limits.check_every > 0 and can_check
         states = env.reset(train_mode=True)[self.brain].vector_observations  # (2E, 24)
         self.E = len(states) // 2  # matches, the practice ones last

@@ -40,8 +40,9 @@ from tennis_sim.environment import BRAIN_NAME, make_env  # noqa: E402
 from training_run import CHECK_SEED_OFFSET, RunLimits, TrainingRun, load_agent, rank  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from compare import code_version  # noqa: E402
 from result_files import write_json  # noqa: E402
+
+from behaviour_digest import behaviour_digest  # noqa: E402
 
 TWO_RALLY_MATCHES, TWO_RALLIES = 100, 2  # 200 rallies, as many as the notebook's check
 EVAL_MATCHES, EVAL_RALLIES, EVAL_SEED_OFFSET = 20, 5, 1000  # the notebook's evaluation of 100 episodes
@@ -90,9 +91,9 @@ def sign_test(pairs: list[tuple[int, int]]) -> dict:
 
 
 def train_seed(seed: int, match_steps: int, out: Path) -> dict:
-    result_file, version = out / "result.json", code_version("default")
+    result_file, version = out / "result.json", behaviour_digest("default")
     done = json.loads(result_file.read_text()) if result_file.is_file() else {}
-    if done.get("code_version") == version:
+    if done.get("behaviour") == version:
         print(f"seed {seed}: already done ({result_file})", flush=True)
         return done
     shutil.rmtree(out, ignore_errors=True)
@@ -117,7 +118,7 @@ def train_seed(seed: int, match_steps: int, out: Path) -> dict:
     history = run.finish(config, states)
     two, five = run.two_checks, history["checks"]
     row = dict(seed=seed, match_steps=run.steps * run.E, learn_steps=agent.learn_steps, episodes_to_solve=history["solved_at"],
-               checks=len(two), code_version=version)  # fmt: skip
+               checks=len(two), behaviour=version)  # fmt: skip
     for name, checks, folder in (("two", two, run.two_dir), ("five", five, run.run_checkpoints)):
         row[f"{name}_kept_step"] = kept(checks)["learn_steps"] if checks else None
         row[f"{name}_first_perfect_step"] = first_perfect(checks, 200)
@@ -178,7 +179,7 @@ def main() -> None:
     write_json(results, dict(
         command="bench/check_rule.py" + ("" if args.seeds == [0, 1, 2, 3, 4] else " --seeds " + " ".join(map(str, args.seeds)))
         + ("" if args.match_steps == 2_000_000 else f" --match-steps {args.match_steps}"),
-        code_version=code_version("default"), match_steps=args.match_steps, seeds=args.seeds,
+        behaviour=behaviour_digest("default"), match_steps=args.match_steps, seeds=args.seeds,
         perfect=perfect, misses=misses, five_vs_two=five_vs_two,
         median_eval_ceiling={rule: float(np.median(c)) if c else None for rule, c in ceilings.items()},
         rows=rows))  # fmt: skip

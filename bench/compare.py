@@ -2,8 +2,9 @@
 
 A study trains several arms (a config and its overrides) on the same seeds with the same budget; every run executes
 Tennis.ipynb, the one training loop, through bench/solve.py's runner. Seeds are the outer loop, so a busy machine
-slows every arm alike. A finished run is reused only when it was trained by the same code: its folder records a hash
-of the files that decide training (`code_version`), and a run from other code is trained again. Rerun the command to
+slows every arm alike. A finished run is reused only when it was trained by code that trains the same: its folder records
+the arm's behaviour digest (behaviour_digest.py: a short run of the notebook's training cell, hashed), and a run
+stamped with another digest is trained again. Rerun the command to
 continue after an interruption. For each study the command prints and writes results/compare_<study>.json and .csv
 (per run, and per arm: medians with bootstrap 95 % intervals, Mann-Whitney U against the first arm) and draws
 image/compare_<study>.png (against match steps) and image/compare_<study>_wallclock.png; the changes and frontier
@@ -32,10 +33,7 @@ from result_files import write_csv, write_json  # noqa: E402
 from solve import ROOT, run_seed, summarise  # noqa: E402
 from stats import bootstrap_median, mann_whitney_u  # noqa: E402
 
-# The files whose content decides how a run trains; the notebook counts by its code cells only.
-SHARED_CODE = ["training_run.py", "evaluation.py", "resume.py", "checkpoints.py", "settings.py", "config_checks.py",
-               "networks.py", "buffer.py", "tennis_sim/core.py", "tennis_sim/environment.py", "Tennis.ipynb"]  # fmt: skip
-ALGO_CODE = {"happo": ["happo_agent.py"], "maddpg": ["maddpg_agent.py", "replay_buffer.py"]}
+from behaviour_digest import behaviour_digest  # noqa: E402  (the repo root is on the path once solve is imported)
 
 
 @dataclass(frozen=True)
@@ -94,22 +92,11 @@ STUDIES = {
 }  # fmt: skip
 
 
-def code_version(config: str) -> str:
-    """sha256 (12 hex digits) of the code that trains `config`: shared files, the algorithm's, the notebook's code."""
-    digest = hashlib.sha256()
-    for name in SHARED_CODE + ALGO_CODE["maddpg" if config == "maddpg" else "happo"]:
-        text = (ROOT / name).read_text()
-        if name.endswith(".ipynb"):
-            text = json.dumps([c["source"] for c in json.loads(text)["cells"] if c["cell_type"] == "code"])
-        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
-    return digest.hexdigest()[:12]
-
-
 def train(study: Study, config: str, overrides: str, seed: int, out: Path, minutes: float) -> dict:
-    """The run's history, trained now unless `out` holds a finished run of the current code."""
-    version, stamp = code_version(config), out / "code_version"
+    """The run's history, trained now unless `out` holds a finished run of code that trains the same."""
+    version, stamp = behaviour_digest(config, overrides), out / "behaviour"
     if out.exists() and (not stamp.is_file() or stamp.read_text() != version):
-        print(f"{out}: trained by other code, training again", flush=True)
+        print(f"{out}: trained by code that trains differently, training again", flush=True)
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     stamp.write_text(version)
@@ -120,7 +107,7 @@ def train(study: Study, config: str, overrides: str, seed: int, out: Path, minut
     finally:
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    return {**history, "code_version": version}
+    return {**history, "behaviour": version}
 
 
 ARM_COLUMNS = {"seconds": "training seconds to solve", "env_steps": "match steps to solve",
@@ -255,7 +242,7 @@ def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
             print(f"    {title:<46}{fmt(c['median']):>10} [{fmt(c['ci95'][0])}, {fmt(c['ci95'][1])}]{test}")
     results = ROOT / "results"
     per_run = [{"arm": label, "config": study.arms[label][0], "overrides": study.arms[label][1],
-                "code_version": h["code_version"], "steps_trained": h["env_steps"][-1], **r}
+                "behaviour": h["behaviour"], "steps_trained": h["env_steps"][-1], **r}
                for label in rows for r, h in zip(rows[label], histories[label])]  # fmt: skip
     write_csv(results / f"compare_{name}.csv", per_run)
     command = f"bench/compare.py --study {name}" + ("" if list(study.seeds) == list(STUDIES[name].seeds)

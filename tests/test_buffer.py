@@ -97,6 +97,23 @@ def test_environment_lists_become_per_match_arrays():
                           num_matches=2)  # fmt: skip
     assert np.allclose(step.rewards, [[0.1, 0.0], [-0.01, 0.0]])
     assert step.terminated.tolist() == [False, False] and step.truncated.tolist() == [False, True]
-    step = split_env_step([0.0] * 4, np.zeros((4, 24)), [True, True, False, False], None, num_matches=2)
+    step = split_env_step([0.0] * 4, np.zeros((4, 24)), [True, True, False, False], [False] * 4, num_matches=2)
     assert step.terminated.tolist() == [True, False] and step.truncated.tolist() == [False, False]
     assert step.next_obs.shape == (2, 2, 24)
+
+
+def test_without_the_step_limits_flags_a_step_is_refused():
+    """Taking every done as a lost ball would learn each timeout as a fault: max_reached must be given."""
+    with pytest.raises(ValueError, match="max_reached is required"):
+        split_env_step([0.0] * 4, np.zeros((4, 24)), [True, True, False, False], None, num_matches=2)
+
+
+def test_reward_normalisation_divides_by_the_std_of_this_buffer_without_centring():
+    """Team rewards 0.1, 0, 0, -0.01 (std 0.04206...): each divided by that std, the zeros stay zero."""
+    buf = RolloutBuffer(4, 1)
+    for reward in (0.1, 0.0, 0.0, -0.01):
+        buf.add(np.zeros((1, 2, 24)), np.zeros((1, 2, 2)), np.zeros((1, 2)), np.array([[reward, 0.0]]),
+                np.array([False]), np.array([False]), np.zeros((1, 2, 24)))  # fmt: skip
+    team = np.array([0.1, 0.0, 0.0, -0.01], dtype=np.float32).astype(np.float64)
+    assert buf.team_rewards(normalize=True)[:, 0].tolist() == pytest.approx((team / team.std()).tolist(), rel=1e-6)
+    assert buf.team_rewards(normalize=False)[:, 0].tolist() == pytest.approx(team.tolist())

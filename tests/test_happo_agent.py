@@ -95,33 +95,47 @@ def test_fixed_order_keeps_the_sequential_update_with_agent_0_first():
     assert all(torch.any(t["factor"] != 1.0) for t in turns[1::2]), "agent 1 is weighted by agent 0's change"
 
 
-def test_with_a_new_order_every_epoch_m_covers_every_other_agent_updated_since_the_data_was_collected():
-    """Known answer, by hand from the stored behaviour log-probabilities: at every turn of the design's
-    order_per_epoch mode, M = product over the other agents updated earlier in this learning step of
-    pi_current(a) / pi_behaviour(a); 1 only while no other agent has been updated."""
-    cfg = HAPPOConfig.seed_design(num_matches=2, update_every=8, buffer_steps=16, minibatch_size=8, critic_hidden=(16,))
+def test_m_divides_by_each_agents_policy_at_the_start_of_the_learning_step():
+    """Known answer from the captured log-probabilities, in the design's order_per_epoch mode and with a sliding window
+    of two rollouts: at every turn, M = product over the other agents updated earlier in this learning step of
+    pi_now(a) / pi_start(a), pi_start being their policy when the learning step began (the paper's Eq. 10); 1 while
+    no other agent has moved. In the window's older rollout pi_start is not the behaviour policy."""
+    cfg = HAPPOConfig.seed_design(num_matches=2, update_every=8, buffer_steps=16, minibatch_size=8, critic_hidden=(16,),
+                                  actor_lr=1e-4, init_std=0.5)  # fmt: skip
     agent = HAPPOAgent(cfg)
-    turns = fill_and_capture(agent, TennisEnvironment(num_matches=2, seed=0))
-    assert len(turns) == 2 * cfg.epochs
-    updated = set()
-    for t, turn in enumerate(turns):
-        k, stored = turn["agent"], turn["batch"].old_log_prob
-        expected = torch.ones(stored.shape[0], dtype=torch.float64)
-        for j in updated - {k}:
-            expected *= torch.exp(turn["lp_before"][j].double() - stored[:, j].double())
-        assert torch.allclose(turn["factor"].double(), expected, rtol=1e-4), f"turn {t}"
-        assert bool(torch.any(turn["factor"] != 1.0)) == bool(updated - {k}), f"turn {t}: M is live once another moved"
-        updated.add(k)
+    turns = fill_and_capture(agent, TennisEnvironment(num_matches=2, seed=0), learn_calls=2)
+    per_step = 2 * cfg.epochs
+    assert len(turns) == 2 * per_step
+    for step in range(2):
+        start, updated = turns[step * per_step]["lp_before"], set()
+        for t, turn in enumerate(turns[step * per_step : (step + 1) * per_step]):
+            k = turn["agent"]
+            expected = torch.ones(turn["factor"].shape[0], dtype=torch.float64)
+            for j in updated - {k}:
+                expected *= torch.exp(turn["lp_before"][j].double() - start[j].double())
+            assert torch.allclose(turn["factor"].double(), expected, rtol=1e-4), f"learning step {step}, turn {t}"
+            assert bool(torch.any(turn["factor"] != 1.0)) == bool(updated - {k}), f"turn {t}: M is live once another moved"
+            updated.add(k)
+    second = turns[per_step]
+    assert not torch.allclose(second["lp_before"][0], second["batch"].old_log_prob[:, 0], atol=1e-3)
 
 
-def test_ou_noise_is_inside_the_stored_log_probability():
-    agent = HAPPOAgent(HAPPOConfig(**SMALL, ou_sigma=0.3))
-    states = TennisEnvironment(num_matches=4, seed=0).reset()[BRAIN_NAME].vector_observations
-    agent.act(states)
-    obs, actions, log_probs = agent._pending
-    for k in range(2):
-        expected = agent._log_prob(k, torch.from_numpy(obs * np.float32(0.1)), torch.from_numpy(actions))
-        assert np.allclose(log_probs[:, k], expected.numpy(), atol=1e-4)
+@pytest.mark.parametrize(("target_kl", "turns_per_agent"), [(1e-9, 2), (0.0, 8)])
+def test_target_kl_also_ends_an_agents_turns_when_the_order_is_drawn_every_epoch(target_kl, turns_per_agent):
+    """With order_per_epoch each turn is one epoch of one minibatch: an agent whose KL passed target_kl sits out the
+    later rounds. The KL is measured on each minibatch before its step, so the first turn sees no change (a KL of
+    rounding noise, far below 1e-9) and the second the first turn's: each agent stops after two turns."""
+    cfg = HAPPOConfig.seed_design(num_matches=2, update_every=8, buffer_steps=8, minibatch_size=8, critic_hidden=(16,),
+                                  actor_lr=1e-3, target_kl=target_kl)  # fmt: skip
+    turns = fill_and_capture(HAPPOAgent(cfg), TennisEnvironment(num_matches=2, seed=0))
+    assert sorted(turn["agent"] for turn in turns) == [0] * turns_per_agent + [1] * turns_per_agent
+
+
+def test_ou_noise_is_refused_with_a_clear_error():
+    """PPO's ratio needs the density of the action taken; an OU offset carried from step to step would make it depend
+    on earlier steps, so HAPPO explores with its Gaussian's std alone."""
+    with pytest.raises(ValueError, match="ou_sigma"):
+        HAPPOConfig.named("default", ou_sigma=0.3)
 
 
 def test_linear_lr_reaches_its_end_factor():
@@ -140,7 +154,7 @@ def test_learning_metrics_are_reported():
     while metrics is None:
         actions = agent.act(states)
         info = env.step(actions)[BRAIN_NAME]
-        metrics = agent.step(states, actions, info.rewards, info.vector_observations, info.local_done)
+        metrics = agent.step(states, actions, info.rewards, info.vector_observations, info.local_done, info.max_reached)
         states = info.vector_observations
     for key in ("policy_loss_0", "approx_kl_1", "clip_frac_0", "std_1", "value_loss", "explained_variance",
                 "factor_mean", "factor_min", "factor_max", "actor_lr"):  # fmt: skip
@@ -247,7 +261,7 @@ def test_happo_measurably_improves_the_return_on_a_cooperative_toy_game():
         rewards = game.play(actions)
         returns.append(rewards.sum() / game.E)
         next_states = game.observe()
-        agent.step(states, actions, rewards.tolist(), next_states, [True] * 2 * game.E)
+        agent.step(states, actions, rewards.tolist(), next_states, [True] * 2 * game.E, [False] * 2 * game.E)
         states = next_states
     first, last = np.mean(returns[:16]), np.mean(returns[-16:])
     assert last > first + 0.3 and last > -0.3, (first, last)

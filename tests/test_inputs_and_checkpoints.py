@@ -21,7 +21,7 @@ SMALL = dict(num_matches=2, update_every=8, buffer_steps=8, minibatch_size=8, cr
 
 
 @pytest.mark.parametrize(("field", "value", "says"), [
-    ("max_grad_norm", -0.5, ">= 0"), ("target_kl", -0.01, ">= 0"), ("ou_sigma", -1.0, ">= 0"), ("obs_scale", 0.0, "> 0"),
+    ("max_grad_norm", -0.5, ">= 0"), ("target_kl", -0.01, ">= 0"), ("obs_scale", 0.0, "> 0"),
     ("lr_decay_iters", 0, ">= 1"), ("minibatches_per_epoch", -1, ">= 0"), ("critic_hidden", (), "non-empty"),
     ("critic_hidden", (64, 0), "positive"), ("entropy_coef", -0.1, ">= 0"), ("sequential_update", "False", "True or False"),
     ("num_matches", 2.5, "whole number"), ("actor_lr", float("nan"), "finite"), ("clip", 1.5, "(0, 1)"),

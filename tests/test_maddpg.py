@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from maddpg_agent import MADDPGAgent, MADDPGConfig, soft_update, td_target
-from networks import OUNoise
+from maddpg_agent import MADDPGAgent, MADDPGConfig, td_target
+from networks import OUNoise, soft_update
 from replay_buffer import ReplayBuffer
 from tennis_sim.environment import BRAIN_NAME, TennisEnvironment
 
@@ -86,14 +86,14 @@ def test_the_noise_falls_linearly_over_its_match_steps_then_stays():
     seen = []
     for _ in range(60):  # 2 match steps per vector step
         seen.append(agent.noise_scale)
-        agent.step(np.zeros((4, 24)), np.zeros((4, 2)), [0.0] * 4, np.zeros((4, 24)), [False] * 4)
+        agent.step(np.zeros((4, 24)), np.zeros((4, 2)), [0.0] * 4, np.zeros((4, 24)), [False] * 4, [False] * 4)
     assert seen[0] == 2.0 and seen[25] == pytest.approx(2.0 - 1.5 * 50 / 100) and seen[50:] == [0.5] * 10
 
 
 def test_observations_are_stored_and_seen_scaled():
     agent = MADDPGAgent(MADDPGConfig(num_matches=1, obs_scale=0.1, critic_hidden=(8,)))
     states = np.arange(48, dtype=np.float64).reshape(2, 24)
-    agent.step(states, np.zeros((2, 2)), [0.0, 0.0], states + 10, [False, False])
+    agent.step(states, np.zeros((2, 2)), [0.0, 0.0], states + 10, [False, False], [False, False])
     assert np.allclose(agent.memory.obs[0], states * 0.1) and np.allclose(agent.memory.next_obs[0], (states + 10) * 0.1)
     with torch.no_grad():
         expected = agent.actors[1](torch.tensor(states[1] * 0.1, dtype=torch.float32)).numpy()
