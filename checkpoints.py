@@ -1,8 +1,8 @@
-"""Checkpoint files shared by the agents: one torch file holding the weights, the config and a checksum of the
-weights, written atomically; `config.json` beside it is a readable copy of the config, derived from that file.
+"""Checkpoint files shared by the agents: one torch file holding the weights, the config and a checksum of both,
+written atomically; `config.json` beside it is a readable copy of the config, derived from that file.
 
-A load refuses a file whose weights do not match their checksum (a flipped bit), weights that are not finite, and
-anything torch cannot read as plain tensors (`weights_only=True`: loading never runs code from the file).
+A load refuses a file whose weights or config do not match their checksum (a flipped bit), weights that are not
+finite, and anything torch cannot read as plain tensors (`weights_only=True`: loading never runs code from the file).
 """
 
 from __future__ import annotations
@@ -17,15 +17,18 @@ from pathlib import Path
 
 import torch
 
-CHECKSUM_KEY = "weights_sha256"
+CHECKSUM_KEY = "sha256"  # of the weights and the config
+WEIGHTS_ONLY_KEY = "weights_sha256"  # older files: of the weights alone
+TEMPORARY_MARK = ".partial-"  # in the name of a file being written; only such files are cleaned up
 
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a reader sees the old file or the new one, never half of one. Temporary
-    files that a killed writer left behind are removed first; the file gets the usual permissions (umask)."""
-    for stray in path.parent.glob(f".{path.name}.*"):
+    files that a killed writer left behind (`.<name>.partial-*`, no other) are removed first; the file gets the usual
+    permissions (umask)."""
+    for stray in path.parent.glob(f".{path.name}{TEMPORARY_MARK}*"):
         stray.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{TEMPORARY_MARK}")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -60,6 +63,11 @@ def weights_checksum(state: dict) -> str:
     return digest.hexdigest()
 
 
+def content_checksum(state: dict, config_json: str) -> str:
+    """sha256 over the weights (`weights_checksum`) and the config's JSON text."""
+    return hashlib.sha256(f"{weights_checksum(state)}\0{config_json}".encode()).hexdigest()
+
+
 def _non_finite(state: dict) -> list[str]:
     return [name for name, t in _tensors(state) if t.is_floating_point() and not torch.isfinite(t).all()]
 
@@ -75,7 +83,7 @@ def save_checkpoint(directory: str | os.PathLike, file_name: str, state: dict, c
     config_json = json.dumps(config, indent=1)
     path = directory / file_name
     buffer = io.BytesIO()
-    torch.save({**state, "config_json": config_json, CHECKSUM_KEY: weights_checksum(state)}, buffer)
+    torch.save({**state, "config_json": config_json, CHECKSUM_KEY: content_checksum(state, config_json)}, buffer)
     write_atomically(path, buffer.getvalue())
     write_atomically(directory / "config.json", config_json.encode())
     return path
@@ -94,9 +102,10 @@ def load_checkpoint(directory: str | os.PathLike, file_name: str) -> tuple[dict,
     except Exception as err:  # torch raises many types for a file that is not a checkpoint; its advice is not ours
         raise ValueError(f"{path} is not a readable checkpoint ({type(err).__name__}): it is damaged, or not a "
                          "checkpoint of this project") from None  # fmt: skip
-    saved_sum = state.pop(CHECKSUM_KEY, None)
-    if saved_sum is not None and saved_sum != weights_checksum(state):
-        raise ValueError(f"{path} is damaged: its weights do not match the checksum stored with them")
+    saved_sum, weights_sum = state.pop(CHECKSUM_KEY, None), state.pop(WEIGHTS_ONLY_KEY, None)
+    if (saved_sum is not None and saved_sum != content_checksum(state, config_json)) or (
+            weights_sum is not None and weights_sum != weights_checksum(state)):  # fmt: skip
+        raise ValueError(f"{path} is damaged: its weights or config do not match the checksum stored with them")
     bad = _non_finite(state)
     if bad:
         raise ValueError(f"{path} holds NaN or inf weights ({', '.join(bad[:5])}); it cannot be played")

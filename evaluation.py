@@ -51,6 +51,12 @@ class Evaluation(NamedTuple):
         return text
 
 
+def evaluation_matches(episodes: int, most: int = 20) -> int:
+    """The matches that play `episodes` in equal shares: the largest number up to `most` that divides it (the
+    notebook's evaluation of 100 episodes plays 20 matches of 5 consecutive rallies)."""
+    return max(d for d in range(1, min(most, episodes) + 1) if episodes % d == 0)
+
+
 def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: int) -> Evaluation:
     """`episodes_per_match` whole episodes in every match of `env`, all matches stepping together, episodes
     ordered match by match: (E * episodes_per_match,) scores and flags. `env` should be fresh (its first rallies

@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -108,6 +107,24 @@ def rank(check: dict) -> tuple:
     return check["ceiling"], check["average"]
 
 
+def check_mean_action(agent, seed: int, matches: int, rallies: int):
+    """The agent's mean action in `matches` fresh matches of seed `seed` + CHECK_SEED_OFFSET, `rallies` each."""
+    env = make_env(num_matches=matches, seed=seed + CHECK_SEED_OFFSET)
+    return evaluate(lambda s: agent.act(s, deterministic=True), env, rallies)
+
+
+def keep_if_best(agent, checks: list[dict], folder: Path) -> None:
+    """Save the agent into `folder` when the newest of `checks` ranks at least as high as every earlier one."""
+    if rank(checks[-1]) >= max(map(rank, checks)):
+        agent.save(folder)
+
+
+def read_history(out: Path) -> dict | None:
+    """The last training run's history in `out` (runs/history.json), or None when there is none."""
+    path = Path(out) / "runs" / "history.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 class TrainingRun:
     """Scores, checks, checkpoints, progress and resume files of one training run in `out`."""
 
@@ -137,9 +154,10 @@ class TrainingRun:
             self.epochs = loop.get("epochs", [])
             print(f"Resumed from {self.resume_file}: {len(self.scores)} episodes and {elapsed:.0f} s of training so far")
             self._keep_progress_lines_up_to(agent.learn_steps)
-        else:  # a fresh run: nothing of an earlier run's agent may be taken for this one's
+        else:  # a fresh run: nothing of an earlier run's agent may be taken for this one's (other files stay)
             self.progress_file.write_text("")
-            shutil.rmtree(self.run_checkpoints, ignore_errors=True)
+            for stale in agent_files(self.run_checkpoints):
+                stale.unlink()
         self.states = states
         self.window = deque(self.scores[-SOLVE_WINDOW:], maxlen=SOLVE_WINDOW)
         lines = limits.progress != "bar"
@@ -217,12 +235,10 @@ class TrainingRun:
         """The mean action plays five rallies in each of 40 fresh matches, as in the evaluation (a rally after one that
         reached the step limit begins with the ball in flight). A check costs seconds: none before `check_from`."""
         agent = self.agent
-        env = make_env(num_matches=CHECK_MATCHES, seed=self.seed + CHECK_SEED_OFFSET)
-        check = evaluate(lambda s: agent.act(s, deterministic=True), env, CHECK_RALLIES)
+        check = check_mean_action(agent, self.seed, CHECK_MATCHES, CHECK_RALLIES)
         self.checks.append(dict(learn_steps=agent.learn_steps, episodes=len(self.scores), seconds=time.time() - self.start,
                                 average=float(check.scores.mean()), ceiling=int(check.full_length.sum())))  # fmt: skip
-        if rank(self.checks[-1]) >= max(map(rank, self.checks)):
-            agent.save(self.run_checkpoints)  # the best policy so far is the one that is kept
+        keep_if_best(agent, self.checks, self.run_checkpoints)  # the best policy so far is the one that is kept
         if self.ceiling_at is None and check.full_length.all():
             self.ceiling_at = self.checks[-1]
             self.bar.write(f"All {len(check.scores)} check rallies at the ceiling after {self.ceiling_at['seconds']:.0f} s "
@@ -260,6 +276,15 @@ class TrainingRun:
         return history
 
 
+def agent_files(directory: Path) -> list[Path]:
+    """The files an agent's save() writes that are in `directory` or its solved/: what a run may remove there."""
+    from happo_agent import CHECKPOINT_FILE as HAPPO_FILE
+    from maddpg_agent import CHECKPOINT_FILE as MADDPG_FILE
+
+    names = (HAPPO_FILE, MADDPG_FILE, "config.json")
+    return [d / n for d in (Path(directory), Path(directory) / "solved") for n in names if (d / n).is_file()]
+
+
 def load_agent(directory: Path):
     """The HAPPO or MADDPG agent saved in `directory`, whichever it holds."""
     from happo_agent import HAPPOAgent  # here, so that the bookkeeping does not need torch until an agent is loaded
@@ -283,8 +308,8 @@ def keep_the_better(run_dir: Path, kept_dir: Path, run_score: float | None, kept
         if run_score < kept_score:
             return (f"kept {kept_dir}: its evaluation {kept_score:.3f} beats this run's {run_score:.3f} on the same "
                     f"episodes (this run's agent is in {run_dir}; TENNIS_REPLACE_CHECKPOINT=1 replaces it anyway)")
-    for stale in list(kept_dir.rglob("*.pt")):  # another algorithm's agent, or a solved/ the run does not have,
-        if not (run_dir / stale.relative_to(kept_dir)).is_file():  # would be left beside this run's agent
+    for stale in agent_files(kept_dir):  # another algorithm's agent, or a solved/ the run does not have, would be
+        if stale.suffix == ".pt" and not (run_dir / stale.relative_to(kept_dir)).is_file():  # left beside this run's
             stale.unlink()
             (stale.parent / "config.json").unlink(missing_ok=True)
     for source in sorted(run_dir.rglob("*")):

@@ -37,7 +37,7 @@ import torch  # noqa: E402
 from evaluation import evaluate  # noqa: E402
 from happo_agent import HAPPOAgent, HAPPOConfig  # noqa: E402
 from tennis_sim.environment import BRAIN_NAME, make_env  # noqa: E402
-from training_run import CHECK_SEED_OFFSET, RunLimits, TrainingRun, load_agent, rank  # noqa: E402
+from training_run import RunLimits, TrainingRun, check_mean_action, keep_if_best, load_agent, rank  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from result_files import write_json  # noqa: E402
@@ -58,12 +58,10 @@ class BothChecks(TrainingRun):
 
     def _check(self) -> None:
         super()._check()  # keeps the best policy by five rallies per match in runs/checkpoints
-        env = make_env(num_matches=TWO_RALLY_MATCHES, seed=self.seed + CHECK_SEED_OFFSET)
-        check = evaluate(lambda s: self.agent.act(s, deterministic=True), env, TWO_RALLIES)
+        check = check_mean_action(self.agent, self.seed, TWO_RALLY_MATCHES, TWO_RALLIES)
         self.two_checks.append(dict(learn_steps=self.agent.learn_steps, env_steps=self.steps * self.E,
                                     average=float(check.scores.mean()), ceiling=int(check.full_length.sum())))  # fmt: skip
-        if rank(self.two_checks[-1]) >= max(map(rank, self.two_checks)):
-            self.agent.save(self.two_dir)
+        keep_if_best(self.agent, self.two_checks, self.two_dir)
 
 
 def first_perfect(checks: list[dict], rallies: int) -> int | None:

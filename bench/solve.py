@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from result_files import write_json  # noqa: E402
 
-from evaluation import Evaluation, first_solved, moving_average  # noqa: E402
+from evaluation import Evaluation, evaluation_matches, first_solved, moving_average  # noqa: E402
 
 
 def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: float = 0.0, overrides: str = "{}",
@@ -58,7 +58,7 @@ def _late_fails(evaluation: dict) -> int:
     per match would never meet (`bench/check_rule.py` compares it with the notebook's five). The notebook plays the
     episodes in as many matches (at most 20) as divide them, match by match."""
     n = len(evaluation["scores"])
-    per_match = n // max(d for d in range(1, min(20, n) + 1) if n % d == 0)
+    per_match = n // evaluation_matches(n)
     return sum(not full and k % per_match >= 2 for k, full in enumerate(evaluation["full_length"]))
 
 

@@ -205,7 +205,7 @@ def test_bad_checkpoints_give_clear_errors(tmp_path):
     HAPPOAgent(HAPPOConfig(**SMALL)).save(tmp_path)
     state = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
     state["actor_0"]["body.0.weight"] = torch.zeros(128, 30)  # an actor for another observation size
-    state.pop("weights_sha256")  # as if written so on purpose, not damaged
+    state.pop("sha256")  # as if written so on purpose, not damaged
     torch.save(state, tmp_path / CHECKPOINT_FILE)
     with pytest.raises(ValueError, match=f"{CHECKPOINT_FILE}.*does not fit"):
         HAPPOAgent.load(tmp_path)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from checkpoints import CHECKSUM_KEY
+from checkpoints import CHECKSUM_KEY, TEMPORARY_MARK, load_checkpoint, weights_checksum
 from happo_agent import CHECKPOINT_FILE, HAPPOAgent, HAPPOConfig
 from maddpg_agent import MADDPGConfig
 from settings import env_bool, env_choice, env_float, env_int
@@ -48,6 +48,7 @@ def test_a_checkpoint_with_an_invalid_stored_config_names_file_and_field(tmp_pat
     HAPPOAgent(HAPPOConfig(**SMALL)).save(tmp_path)
     state = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
     state["config_json"] = json.dumps(dict(json.loads(state["config_json"]), max_grad_norm=-0.5))
+    state.pop(CHECKSUM_KEY)  # written so on purpose (by other means, without a checksum), not damaged
     torch.save(state, tmp_path / CHECKPOINT_FILE)
     with pytest.raises(ValueError, match=rf"{CHECKPOINT_FILE}.*max_grad_norm=-0.5"):
         HAPPOAgent.load(tmp_path)
@@ -67,6 +68,43 @@ def test_a_flipped_bit_in_the_weights_is_an_error_naming_the_file(tmp_path):
         HAPPOAgent.load(tmp_path)
 
 
+def test_a_changed_config_inside_the_checkpoint_is_an_error_naming_the_file(tmp_path):
+    """The config is under the checksum too: an observation scale of 0.3 instead of 0.1 would play valid weights
+    badly, with no error."""
+    HAPPOAgent(HAPPOConfig(**SMALL)).save(tmp_path)
+    path = tmp_path / CHECKPOINT_FILE
+    data = path.read_bytes()
+    at = data.find(b'"obs_scale": 0.1')
+    assert at > 0 and data.count(b'"obs_scale": 0.1') == 1
+    path.write_bytes(data[:at] + b'"obs_scale": 0.3' + data[at + 16 :])  # same length: the file still reads
+    with pytest.raises(ValueError, match=f"{path}.*damaged"):
+        HAPPOAgent.load(tmp_path)
+
+
+def test_no_flipped_bit_anywhere_in_a_checkpoint_loads_as_something_else(tmp_path):
+    """Every tenth byte of a small checkpoint flipped in turn: each file is refused with its name, or (a bit that
+    the zip reader never looks at) loads exactly the saved weights and config."""
+    agent = HAPPOAgent(HAPPOConfig(num_matches=1, critic_hidden=(4,)))
+    agent.save(tmp_path / "good")
+    good = torch.load(tmp_path / "good" / CHECKPOINT_FILE, weights_only=True)
+    data = (tmp_path / "good" / CHECKPOINT_FILE).read_bytes()
+    flipped = tmp_path / "flipped"
+    flipped.mkdir()
+    refused = 0
+    for at in range(0, len(data), 10):
+        (flipped / CHECKPOINT_FILE).write_bytes(data[:at] + bytes([data[at] ^ 0x10]) + data[at + 1 :])
+        try:
+            state, config = load_checkpoint(flipped, CHECKPOINT_FILE)
+        except ValueError as err:
+            assert str(flipped / CHECKPOINT_FILE) in str(err)
+            refused += 1
+            continue
+        assert config == json.loads(good["config_json"]), f"byte {at}"
+        saved = {k: v for k, v in good.items() if k not in ("config_json", CHECKSUM_KEY)}
+        assert weights_checksum(state) == weights_checksum(saved), f"byte {at}"
+    assert refused > 0.9 * len(range(0, len(data), 10))
+
+
 def test_non_finite_weights_are_neither_saved_nor_loaded(tmp_path):
     agent = HAPPOAgent(HAPPOConfig(**SMALL, policy_average=0.0))  # the trained actors are the saved ones
     with torch.no_grad():
@@ -81,9 +119,10 @@ def test_non_finite_weights_are_neither_saved_nor_loaded(tmp_path):
 
 
 def test_saving_cleans_up_after_a_killed_writer_and_keeps_usual_permissions(tmp_path):
-    (tmp_path / f".{CHECKPOINT_FILE}.k1ll3d").write_bytes(b"half a file")
+    (tmp_path / f".{CHECKPOINT_FILE}{TEMPORARY_MARK}k1ll3d").write_bytes(b"half a file")
+    (tmp_path / f".{CHECKPOINT_FILE}.bak").write_bytes(b"a user's backup, not ours to remove")
     HAPPOAgent(HAPPOConfig(**SMALL)).save(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", CHECKPOINT_FILE]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".{CHECKPOINT_FILE}.bak", "config.json", CHECKPOINT_FILE]
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE((tmp_path / CHECKPOINT_FILE).stat().st_mode) == 0o666 & ~umask
@@ -174,9 +213,11 @@ def test_a_replaced_agent_leaves_nothing_of_the_old_one_behind(tmp_path):
     run_dir, kept_dir = tmp_path / "run", make_agent_dir(tmp_path / "checkpoints", seed=2)
     HAPPOAgent(HAPPOConfig(**SMALL, seed=1)).save(run_dir)  # this run never solved: it has no solved/
     (kept_dir / "maddpg.pt").write_bytes(b"another algorithm's agent")
+    (kept_dir / "my_backup.pt").write_bytes(b"a user's own copy")
+    (kept_dir / f".{CHECKPOINT_FILE}.bak").write_bytes(b"another of them")
     keep_the_better(run_dir, kept_dir, 2.0, lambda d: 1.0, learned=True)
     assert sorted(p.relative_to(kept_dir).as_posix() for p in kept_dir.rglob("*") if p.is_file()) == [
-        "config.json", CHECKPOINT_FILE]
+        f".{CHECKPOINT_FILE}.bak", "config.json", CHECKPOINT_FILE, "my_backup.pt"]  # the user's files are kept
     assert keep_the_better(run_dir, kept_dir, 9.0, lambda d: 1.0, learned=False, replace=True).startswith("kept")
 
 
