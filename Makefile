@@ -6,13 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 SWEEP_STAMP := $(VENV)/.installed-requirements-sweep
+MUTATION_STAMP := $(VENV)/.installed-requirements-mutation
 UNITY_VENV := .venv-unity
 UNITY_BIN := $(UNITY_VENV)/bin
 UNITY_STAMP := $(UNITY_VENV)/.installed-unityagents
 UNITY_CLIENT_DEPS := grpcio==1.85.3 protobuf==3.20.3 pillow==13.0.0 numpy==1.26.4
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: train test notebook bench solve sweep headless-build evaluate
+.PHONY: train test notebook bench solve sweep headless-build evaluate mutation
 
 $(STAMP): requirements.txt
 	python3 -m venv $(VENV)
@@ -27,6 +28,20 @@ $(SWEEP_STAMP): $(STAMP) requirements-sweep.txt
 train: $(STAMP)
 	TENNIS_PROGRESS=lines $(BIN)/papermill Tennis.ipynb Tennis.ipynb --log-output --no-progress-bar
 	$(BIN)/python bench/train_summary.py
+
+$(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
+	$(BIN)/pip install $(PIP_QUIET) -r requirements-mutation.txt
+	touch $(MUTATION_STAMP)
+
+## Mutation testing (about 45 minutes; not part of make test): the review's breakages of the learning code
+## (tools/review_mutations.py), then mutmut over the learning, checkpoint and resume code against the fast tests;
+## writes results/review_mutations.json and results/mutation.json (tools/mutation_report.py).
+mutation: $(MUTATION_STAMP)
+	$(BIN)/python tools/review_mutations.py --out results/review_mutations.json
+	rm -rf mutants
+	set -f; OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(BIN)/mutmut run --max-children 2 \
+	    $$($(BIN)/python tools/mutation_report.py --selection)  # set -f: the names' * and ? are mutmut's, not the shell's
+	$(BIN)/python tools/mutation_report.py --out results/mutation.json
 
 $(UNITY_STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(UNITY_VENV)

@@ -104,7 +104,8 @@ def test_environment_lists_become_per_match_arrays():
 
 def test_without_the_step_limits_flags_a_step_is_refused():
     """Taking every done as a lost ball would learn each timeout as a fault: max_reached must be given."""
-    with pytest.raises(ValueError, match="max_reached is required"):
+    with pytest.raises(ValueError, match=r"^max_reached is required: pass env_info.max_reached \(the step limit's flags; "
+                                         r"all False for an environment without one\)$"):  # fmt: skip
         split_env_step([0.0] * 4, np.zeros((4, 24)), [True, True, False, False], None, num_matches=2)
 
 
@@ -115,5 +116,44 @@ def test_reward_normalisation_divides_by_the_std_of_this_buffer_without_centring
         buf.add(np.zeros((1, 2, 24)), np.zeros((1, 2, 2)), np.zeros((1, 2)), np.array([[reward, 0.0]]),
                 np.array([False]), np.array([False]), np.zeros((1, 2, 24)))  # fmt: skip
     team = np.array([0.1, 0.0, 0.0, -0.01], dtype=np.float32).astype(np.float64)
-    assert buf.team_rewards(normalize=True)[:, 0].tolist() == pytest.approx((team / team.std()).tolist(), rel=1e-6)
+    assert buf.team_rewards(normalize=True)[:, 0].tolist() == pytest.approx((team / (team.std() + 1e-8)).tolist(),
+                                                                            rel=1e-12, abs=0)  # fmt: skip
     assert buf.team_rewards(normalize=False)[:, 0].tolist() == pytest.approx(team.tolist())
+
+
+def test_the_team_reward_adds_both_rackets_in_double_precision():
+    """0.1 and -0.01 as float32, added in float64: 0.0900000017136335 (a float32 sum would round to 0.0900000036)."""
+    buf = RolloutBuffer(1, 1)
+    buf.add(np.zeros((1, 2, 24)), np.zeros((1, 2, 2)), np.zeros((1, 2)), np.array([[0.1, -0.01]]), np.array([False]),
+            np.array([False]), np.zeros((1, 2, 24)))  # fmt: skip
+    expected = float(np.float32(0.1)) + float(np.float32(-0.01))
+    assert buf.team_rewards(normalize=False)[0, 0] == expected
+
+
+def test_each_match_keeps_its_own_end_and_numbers_beyond_float32_are_refused():
+    """Match 0 ends by a fault, match 1 by the step limit: each is flagged on its own. A float64 beyond float32's
+    range would be stored as inf: it is refused like NaN."""
+    step = split_env_step([0.0, -0.01, 0.0, 0.0], np.zeros((4, 24)), [True] * 4, [False, False, True, True],
+                          num_matches=2)  # fmt: skip
+    assert step.terminated.tolist() == [True, False] and step.truncated.tolist() == [False, True]
+    assert step.rewards.dtype == step.next_obs.dtype == np.float32
+    with pytest.raises(ValueError, match=r"^rewards must be 4 finite numbers \(2 per match\), got \[0.0, inf, 0.0, 0.0\]$"):
+        split_env_step([0.0, 1e39, 0.0, 0.0], np.zeros((4, 24)), [False] * 4, [False] * 4, num_matches=2)
+    huge = np.zeros((4, 24))
+    huge[2, 5] = 1e39
+    with pytest.raises(ValueError, match=r"^next_states must be \(4, 24\) finite numbers, got shape \(4, 24\) with NaN "
+                                         r"or inf$"):  # fmt: skip
+        split_env_step([0.0] * 4, huge, [False] * 4, [False] * 4, num_matches=2)
+    with pytest.raises(ValueError, match=r"^next_states must be \(4, 24\) finite numbers, got shape \(3, 24\)$"):
+        split_env_step([0.0] * 4, np.zeros((3, 24)), [False] * 4, [False] * 4, num_matches=2)
+    with pytest.raises(ValueError, match=r"^next_states must be \(4, 24\) finite numbers, got shape \(0,\)$"):
+        split_env_step([0.0] * 4, [], [False] * 4, [False] * 4, num_matches=2)
+
+
+def test_the_buffers_arrays_have_the_documented_shapes_and_types():
+    buf = RolloutBuffer(5, 3)
+    expected = {"obs": ((5, 3, 2, 24), np.float32), "actions": ((5, 3, 2, 2), np.float32),
+                "log_prob": ((5, 3, 2), np.float32), "values": ((5, 3), np.float32), "rewards": ((5, 3, 2), np.float32),
+                "terminated": ((5, 3), np.bool_), "truncated": ((5, 3), np.bool_),
+                "last_next_obs": ((3, 2, 24), np.float32)}  # fmt: skip
+    assert {k: (getattr(buf, k).shape, getattr(buf, k).dtype.type) for k in RolloutBuffer.ARRAYS} == expected

@@ -23,7 +23,7 @@ from tennis_sim.core import TennisParams  # noqa: E402
 from training_run import CHECK_MATCHES, CHECK_RALLIES, CHECK_SEED_OFFSET  # noqa: E402
 
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-DOCS = ("README.md", "Report.md", "docs/experiments.md")
+DOCS = ("README.md", "Report.md", "docs/experiments.md", "docs/testing.md")
 
 
 def load(name: str) -> dict:
@@ -226,8 +226,22 @@ def deeper_evaluation() -> list[tuple[str, str]]:
     return checks
 
 
+def mutation_testing() -> list[tuple[str, str]]:
+    if not (ROOT / "results" / "mutation.json").is_file():  # the first `make mutation` runs these tests to write it
+        return []
+    rows = load("review_mutations.json")["rows"]
+    total = load("mutation.json")["total"]
+    detected = total["killed"] + total["timeout"]
+    return [("docs/testing.md", f"{sum(r['killed'] for r in rows)} of {len(rows)} breakages fail a test"),
+            ("docs/testing.md", f"{total['mutants']:,} mutants: {detected:,} detected (killed or timed out), "
+                                f"{total['survived']:,} survived, of which {total['equivalent']:,} change no behaviour, "
+                                f"and {total['no_tests']:,} were not reached by the fast tests"),
+            ("docs/testing.md", f"{100 * total['detected_share_of_non_equivalent']:.1f} % of the non-equivalent "
+                                "mutants that the fast tests reach")]
+
+
 def quoted() -> list[tuple[str, str]]:
-    return make_train_and_ten_seeds() + changes_study() + older_studies() + deeper_evaluation()
+    return make_train_and_ten_seeds() + changes_study() + older_studies() + deeper_evaluation() + mutation_testing()
 
 
 @pytest.mark.parametrize(("doc", "text"), quoted(), ids=lambda v: v if v.endswith(".md") else v[:60])

@@ -1,9 +1,11 @@
 """The course's scoring helpers against hand-worked numbers, and evaluate() on policies whose outcome is known."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from evaluation import evaluate, first_solved, moving_average, timeout_recovery
+from evaluation import Evaluation, evaluate, evaluation_matches, first_solved, moving_average, timeout_recovery
 from tennis_sim.core import TennisParams
 from tennis_sim.environment import TennisEnvironment
 
@@ -17,6 +19,8 @@ def test_moving_average_and_first_solved_by_hand():
     assert moving_average(scores, window=2).tolist() == [0.0, 0.5, 0.75, 0.5]
     assert first_solved(scores, target=0.5, window=2) == 2  # the first full window reaching the target
     assert first_solved(scores, target=0.8, window=2) is None
+    assert first_solved([0.0, 1.0, 1.0], target=1.0, window=2) == 3  # the window asked for, not the course's 100
+    assert [evaluation_matches(n) for n in (100, 21, 7, 1)] == [20, 7, 7, 1]
 
 
 def test_idle_rackets_get_short_rallies_and_never_reach_the_ceiling():
@@ -91,3 +95,69 @@ def test_savable_search_finds_returns_of_a_serve_and_none_for_a_ball_about_to_la
     lost.ball[0] = (11.0, -2.6, 9.0, -9.0)  # touches the right floor at the next tick, next to the back wall
     state = {name: value[0] for name, value in lost.state_dict().items()}
     assert savable.returns_found(state, tries=300, horizon=40, rng=rng) == 0
+
+
+class ScriptedEnv:
+    """An environment that plays a script: per decision each match's (reward of racket 0, of racket 1, done, timeout),
+    and whether the academy's limit ends every match. Its observations say when they were made: the decision's
+    number, or 100 + the count of resets."""
+
+    brain_names = ["B"]
+
+    def __init__(self, script: list[list[tuple]], global_done_at: int | None = None) -> None:
+        self.script, self.global_done_at, self.t, self.resets, self.global_done = script, global_done_at, 0, 0, False
+
+    def _info(self, obs: float, rows: list[tuple]) -> dict:
+        info = SimpleNamespace(vector_observations=np.full((2 * len(rows), 24), obs),
+                               rewards=[r for row in rows for r in row[:2]],
+                               local_done=[row[2] for row in rows for _ in range(2)],
+                               max_reached=[row[3] for row in rows for _ in range(2)])  # fmt: skip
+        return {"B": info}
+
+    def reset(self, train_mode: bool = True) -> dict:
+        self.resets += 1
+        return self._info(100.0 + self.resets, [(0.0, 0.0, False, False)] * len(self.script[0]))
+
+    def step(self, actions: np.ndarray) -> dict:
+        rows = self.script[self.t]
+        self.t += 1
+        self.global_done = self.t == self.global_done_at
+        return self._info(float(self.t), rows)
+
+
+QUIET = (0.0, 0.0, False, False)
+
+
+def test_evaluate_by_hand_on_a_scripted_match():
+    """Match 0: a rally of two hits and a fault (racket sums 0.09 and 0.1: score 0.1), then one that times out
+    (0.1, at the ceiling). Match 1 ends three rallies in a row with faults (scores 0, 0, 0); only its first two
+    count. The academy's limit comes after decision 3: the next decision sees the reset's
+    observations."""
+    script = [[(0.1, 0.0, False, False), (0.0, -0.01, True, False)],
+              [(0.0, 0.1, False, False), (0.0, -0.01, True, False)],
+              [(-0.01, 0.0, True, False), (0.0, -0.01, True, False)],
+              [(0.1, 0.0, False, False), QUIET],
+              [(0.0, 0.0, True, True), QUIET],
+              [QUIET, QUIET]]  # fmt: skip
+    seen = []
+    env = ScriptedEnv(script, global_done_at=3)
+    result = evaluate(lambda s: seen.append(s[0, 0]) or np.zeros((4, 2)), env, episodes_per_match=2)
+    assert result.scores.tolist() == pytest.approx([0.1, 0.1, 0.0, 0.0])
+    assert result.full_length.tolist() == [False, True, False, False]
+    assert result.in_flight.tolist() == [False, False, False, False]
+    assert seen == [101.0, 1.0, 2.0, 102.0, 4.0] and env.resets == 2
+
+
+def test_a_cut_rally_counts_once_it_reaches_the_step_limit_even_if_its_match_plays_on():
+    """Two matches cut after one decision: match 0 reaches the limit at the next decision and keeps playing; match 1
+    faults at the third. One of two cut rallies recovered; every decision asked the policy."""
+    script = [[QUIET, QUIET], [(0.0, 0.0, True, True), QUIET], [QUIET, QUIET], [QUIET, (0.0, -0.01, True, False)]]
+    seen = []
+    recovered = timeout_recovery(lambda s: seen.append(s[0, 0]) or np.zeros((4, 2)), ScriptedEnv(script), cut_after=1)
+    assert recovered == (1, 2) and seen == [101.0, 102.0, 2.0, 3.0]
+
+
+def test_the_summary_names_both_kinds_of_start():
+    result = Evaluation(np.array([2.7, 0.1, 2.6]), np.array([True, False, True]), np.array([False, False, True]))
+    assert result.summary() == ("average 1.800 over 3 episodes (min 0.10, max 2.70); 2 of 3 at the ceiling (1 of 2 "
+                                "that began with a serve, 1 of 1 that began with the ball in flight)")

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from happo_agent import CHECKPOINT_FILE, HAPPOAgent, HAPPOConfig
-from networks import Actor, gaussian_log_prob
+from networks import Actor, gaussian_log_prob, observations_by_match
 from tennis_sim.environment import BRAIN_NAME, TennisEnvironment
 
 SMALL = dict(num_matches=4, update_every=8, buffer_steps=8, minibatch_size=16, epochs=2, critic_hidden=(32,))
@@ -139,8 +139,13 @@ def test_ou_noise_is_refused_with_a_clear_error():
 
 
 def test_linear_lr_reaches_its_end_factor():
+    """From the configured rate, a quarter of the way to the end factor per learning step (3 steps to 0.25)."""
     cfg = HAPPOConfig(**SMALL, lr_decay_iters=3, lr_end_factor=0.25)
     agent = HAPPOAgent(cfg)
+    assert [o.param_groups[0]["lr"] for o in agent.actor_optims] == [cfg.actor_lr] * 2
+    assert all(o.param_groups[0]["eps"] == 1e-5 for o in [*agent.actor_optims, agent.critic_optim])
+    fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0), learn_calls=1)
+    assert agent.critic_optim.param_groups[0]["lr"] == pytest.approx(cfg.critic_lr * 0.75)
     fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0), learn_calls=5)
     for optim, lr in ((agent.actor_optims[0], cfg.actor_lr), (agent.critic_optim, cfg.critic_lr)):
         assert optim.param_groups[0]["lr"] == pytest.approx(lr * 0.25)
@@ -336,3 +341,102 @@ def test_policy_averaging_moves_the_played_weights_a_share_of_the_way_and_is_wha
     assert np.allclose(played, plain.act(states, deterministic=True))  # the mean action is the average's
     agent.save(tmp_path)
     assert np.array_equal(HAPPOAgent.load(tmp_path).act(states, deterministic=True), played)
+
+
+def test_every_config_name_gives_its_config_and_a_wrong_name_or_field_lists_the_right_ones():
+    assert HAPPOConfig.named("default", seed=3) == HAPPOConfig(seed=3)
+    assert HAPPOConfig.named("seed_design", seed=3) == HAPPOConfig.seed_design(seed=3)
+    with pytest.raises(ValueError) as err:
+        HAPPOConfig.named("nope")
+    assert str(err.value) == ("unknown config 'nope'; choose 'default', 'seed_design', 'seed_design_big_std', 'fast', "
+                              "'mappo' or 'fixed_order'")  # fmt: skip
+    with pytest.raises(ValueError) as err:
+        HAPPOConfig.named("default", ou_sigma=0.3, ou_theta=0.1)
+    assert str(err.value).startswith("HAPPOConfig has no field 'ou_sigma', 'ou_theta'; its fields are num_matches, ")
+
+
+def test_loading_restores_the_value_statistics_the_overrides_and_a_target_equal_to_the_critic(tmp_path):
+    agent = HAPPOAgent(HAPPOConfig(**SMALL, target_critic=True))
+    agent.value_norm.mean, agent.value_norm.var, agent.value_norm.count = 0.3, 2.0, 50.0
+    with torch.no_grad():
+        for p in agent.critic.parameters():
+            p.add_(0.1)  # a trained critic, unlike the fresh target
+    agent.save(tmp_path)
+    loaded = HAPPOAgent.load(tmp_path, seed=7)
+    assert loaded.config.seed == 7
+    assert HAPPOAgent.load(tmp_path, value_norm=False).value_norm is None
+    assert (loaded.value_norm.mean, loaded.value_norm.var, loaded.value_norm.count) == pytest.approx((0.3, 2.0, 50.0))
+    for name, value in agent.critic.state_dict().items():
+        assert torch.equal(loaded.critic.state_dict()[name], value) and torch.equal(loaded.target.state_dict()[name], value)
+
+
+def test_a_training_action_is_the_mean_plus_std_times_the_agents_own_normal_draw_clipped():
+    """The sample uses the agent's generator (seeded by the config): mean + std * randn, then clipped to [-1, 1]; a
+    wide std shows the clip."""
+    agent = HAPPOAgent(HAPPOConfig(**SMALL, init_std=3.0, std_end=0.0, seed=4))
+    states = TennisEnvironment(num_matches=4, seed=0).reset()[BRAIN_NAME].vector_observations
+    noise = torch.randn((4, 2, 2), generator=torch.Generator().manual_seed(4))
+    actions = agent.act(states)
+    obs, sampled, _ = agent._pending
+    with torch.no_grad():
+        mean = torch.stack([agent.actors[k](torch.from_numpy(obs[:, k]) * 0.1) for k in range(2)], dim=1)
+    assert np.allclose(sampled, (mean + 3.0 * noise).numpy(), atol=1e-5)
+    assert actions.shape == (8, 2) and actions.dtype == np.float64
+    assert np.array_equal(actions, np.clip(sampled, -1, 1).reshape(8, 2)) and (np.abs(actions) == 1).any()
+
+
+def test_a_step_stores_faults_and_timeouts_and_needs_its_act():
+    agent = HAPPOAgent(HAPPOConfig(**dict(SMALL, num_matches=2)))
+    states = np.zeros((4, 24))
+    actions = agent.act(states)
+    agent.step(states, actions, [0.0, -0.01, 0.0, 0.0], states, [True, True, True, True], [False, False, True, True])
+    assert agent.buffer.terminated[0].tolist() == [True, False] and agent.buffer.truncated[0].tolist() == [False, True]
+    for _ in range(2):  # a second step without its act(), however often
+        with pytest.raises(RuntimeError, match=r"^step\(\) needs the act\(\) call that chose these actions"):
+            agent.step(states, actions, [0.0] * 4, states, [False] * 4, [False] * 4)
+    agent.act(np.zeros((6, 24)))
+    with pytest.raises(ValueError, match="^the agent trains on 2 matches, got 3$"):
+        agent.step(np.zeros((6, 24)), np.zeros((6, 2)), [0.0] * 6, np.zeros((6, 24)), [False] * 6, [False] * 6)
+
+
+def test_a_learning_steps_metrics_name_its_order_and_the_second_agents_m():
+    agent = HAPPOAgent(HAPPOConfig(**dict(SMALL, buffer_steps=16)))  # keeps its rollout after learning from it
+    turns = fill_and_capture(agent, TennisEnvironment(num_matches=4, seed=0))
+    metrics = agent.learn()  # a second learning step on the same window, to read its metrics
+    assert sorted(metrics["order"]) == [0, 1]
+    assert metrics["factor_min"] < metrics["factor_max"]  # the second agent's M, which varies over the samples
+    assert turns[1]["factor"].min() < turns[1]["factor"].max()
+
+
+def test_observations_are_grouped_by_match_with_the_courses_sizes_by_default():
+    states = np.arange(4 * 24, dtype=np.float64).reshape(4, 24)
+    grouped = observations_by_match(states)
+    assert grouped.shape == (2, 2, 24) and grouped.dtype == torch.float32
+    assert torch.equal(grouped[1, 0], torch.arange(48, 72, dtype=torch.float32))
+    with pytest.raises(ValueError, match="^states contain NaN or inf$"):
+        observations_by_match(np.full((2, 24), 1e39))
+
+
+
+def test_the_configs_switches_reach_the_networks():
+    """Without value_norm there is no normaliser; without orthogonal_init the layers keep torch's default
+    initialisation (a policy head far from the orthogonal 0.01 gain); no config means the default."""
+    assert HAPPOAgent().config == HAPPOConfig()
+    plain = HAPPOAgent(HAPPOConfig(**SMALL, value_norm=False, orthogonal_init=False))
+    assert plain.value_norm is None
+
+    def head_norm(net: nn.Module) -> float:  # orthogonal: the gain (0.01 policy, 1 value); torch's default: about 0.58
+        return float([m for m in net.body if isinstance(m, nn.Linear)][-1].weight.detach().norm(dim=1).mean())
+
+    default = HAPPOAgent(HAPPOConfig(**SMALL))
+    assert head_norm(default.actors[0]) == pytest.approx(0.01) and head_norm(default.critic) == pytest.approx(1.0)
+    assert head_norm(plain.actors[0]) > 0.05 and head_norm(plain.critic) < 0.9
+    with pytest.raises(RuntimeError, match=r"^step\(\) needs the act\(\) call"):  # a fresh agent has no act() yet
+        plain.step(np.zeros((8, 24)), np.zeros((8, 2)), [0.0] * 8, np.zeros((8, 24)), [False] * 8, [False] * 8)
+
+
+def test_the_numpy_forward_refuses_a_layer_it_does_not_know():
+    actor = Actor()
+    actor.body[2] = nn.Sigmoid()
+    with pytest.raises(TypeError, match="^mean_numpy does not know Sigmoid"):
+        actor.mean_numpy(np.zeros((1, 24), np.float32))

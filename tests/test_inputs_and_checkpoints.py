@@ -1,21 +1,32 @@
 """Bad inputs are refused with the name of what is wrong, and checkpoints are verified: a damaged or non-finite one
 never loads silently, a killed writer leaves nothing behind, and no error advises unsafe loading."""
 
+import hashlib
 import json
 import os
 import re
 import stat
+from dataclasses import asdict
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from checkpoints import CHECKSUM_KEY, TEMPORARY_MARK, load_checkpoint, weights_checksum
+from checkpoints import (
+    CHECKSUM_KEY,
+    TEMPORARY_MARK,
+    WEIGHTS_ONLY_KEY,
+    load_checkpoint,
+    save_checkpoint,
+    weights_checksum,
+    write_atomically,
+)
 from happo_agent import CHECKPOINT_FILE, HAPPOAgent, HAPPOConfig
 from maddpg_agent import MADDPGConfig
 from settings import env_bool, env_choice, env_float, env_int
-from training_run import TrainingRun, keep_the_better, lock_output_dir
+from training_run import TrainingRun, agent_files, keep_the_better, lock_output_dir, read_history
 
 SMALL = dict(num_matches=2, update_every=8, buffer_steps=8, minibatch_size=8, critic_hidden=(8,))
 
@@ -82,7 +93,7 @@ def test_a_changed_config_inside_the_checkpoint_is_an_error_naming_the_file(tmp_
 
 
 def test_no_flipped_bit_anywhere_in_a_checkpoint_loads_as_something_else(tmp_path):
-    """Every tenth byte of a small checkpoint flipped in turn: each file is refused with its name, or (a bit that
+    """Two hundred bytes spread over a checkpoint flipped in turn: each file is refused with its name, or (a bit that
     the zip reader never looks at) loads exactly the saved weights and config."""
     agent = HAPPOAgent(HAPPOConfig(num_matches=1, critic_hidden=(4,)))
     agent.save(tmp_path / "good")
@@ -91,7 +102,8 @@ def test_no_flipped_bit_anywhere_in_a_checkpoint_loads_as_something_else(tmp_pat
     flipped = tmp_path / "flipped"
     flipped.mkdir()
     refused = 0
-    for at in range(0, len(data), 10):
+    positions = range(0, len(data), len(data) // 200)
+    for at in positions:
         (flipped / CHECKPOINT_FILE).write_bytes(data[:at] + bytes([data[at] ^ 0x10]) + data[at + 1 :])
         try:
             state, config = load_checkpoint(flipped, CHECKPOINT_FILE)
@@ -102,7 +114,7 @@ def test_no_flipped_bit_anywhere_in_a_checkpoint_loads_as_something_else(tmp_pat
         assert config == json.loads(good["config_json"]), f"byte {at}"
         saved = {k: v for k, v in good.items() if k not in ("config_json", CHECKSUM_KEY)}
         assert weights_checksum(state) == weights_checksum(saved), f"byte {at}"
-    assert refused > 0.9 * len(range(0, len(data), 10))
+    assert refused > 0.9 * len(positions)
 
 
 def test_non_finite_weights_are_neither_saved_nor_loaded(tmp_path):
@@ -248,3 +260,168 @@ def test_an_output_folder_in_use_is_refused_at_once(tmp_path):
         other.wait()
     lock_output_dir(tmp_path)  # free once the other process is gone, however it ended
     lock_output_dir(tmp_path)  # and a process may ask again for a folder it holds
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_shipped_checkpoints_verify_against_the_checksums_they_were_written_with():
+    """Files written earlier must still verify: any change to how the checksum is computed fails here."""
+    for folder in (ROOT / "checkpoints", ROOT / "checkpoints" / "solved"):
+        state, config = load_checkpoint(folder, CHECKPOINT_FILE)
+        assert "actor_0" in state and config["obs_scale"] == 0.1
+
+
+def test_the_weights_checksum_by_hand():
+    """sha256 over each tensor's path, shape, dtype and bytes, keys sorted, list items by index; empty tensors add
+    their header only."""
+    a, b, empty = torch.tensor([1.0, 2.0]), torch.tensor([[3]], dtype=torch.int64), torch.zeros(0)
+    digest = hashlib.sha256()
+    for name, t in (("/a/0", a), ("/a/1", empty), ("/b", b)):
+        digest.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode() + t.numpy().tobytes())
+    assert weights_checksum({"b": b, "a": [a, empty], "c": "not a tensor"}) == digest.hexdigest()
+
+
+def test_an_older_checkpoint_with_a_weights_only_checksum_loads_unless_its_weights_changed(tmp_path):
+    agent = HAPPOAgent(HAPPOConfig(**SMALL))
+    agent.save(tmp_path)
+    state = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
+    state.pop(CHECKSUM_KEY)
+    weights = {k: v for k, v in state.items() if k != "config_json"}
+    written = weights_checksum(weights)
+    torch.save({**state, WEIGHTS_ONLY_KEY: written}, tmp_path / CHECKPOINT_FILE)
+    assert torch.equal(HAPPOAgent.load(tmp_path).critic.body[0].weight, agent.critic.body[0].weight)
+    state["critic"]["body.0.weight"][0, 0] += 1.0  # one weight changed after its checksum was written
+    torch.save({**state, WEIGHTS_ONLY_KEY: written}, tmp_path / CHECKPOINT_FILE)
+    with pytest.raises(ValueError, match="damaged"):
+        HAPPOAgent.load(tmp_path)
+
+
+class Planted:
+    """A pickle that would create a file when unpickled: loading must refuse it without running it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))
+
+
+def test_a_file_that_would_run_code_is_refused_without_running_it(tmp_path):
+    planted = tmp_path / "ran"
+    torch.save({"config_json": "{}", "x": Planted(planted)}, tmp_path / CHECKPOINT_FILE)
+    with pytest.raises(ValueError, match=r"is not a readable checkpoint \(UnpicklingError\): it is damaged, or not a "
+                                         r"checkpoint of this project$"):  # fmt: skip
+        HAPPOAgent.load(tmp_path)
+    assert not planted.exists()
+    with pytest.raises(FileNotFoundError, match=rf"^no checkpoint at {tmp_path / 'nowhere' / CHECKPOINT_FILE} \(write one "
+                                                rf"with agent.save\('{tmp_path / 'nowhere'}'\)\)$"):  # fmt: skip
+        HAPPOAgent.load(tmp_path / "nowhere")
+
+
+def test_a_checkpoint_can_be_saved_into_new_folders_and_its_config_copy_reads_as_written(tmp_path):
+    agent = HAPPOAgent(HAPPOConfig(**SMALL))
+    path = agent.save(tmp_path / "a" / "b")
+    assert path == tmp_path / "a" / "b" / CHECKPOINT_FILE
+    assert (path.parent / "config.json").read_text() == json.dumps(asdict(agent.config), indent=1)
+    with torch.no_grad():
+        for k in range(6):
+            agent.critic.body[0].weight[k, 0] = float("nan")
+        agent.averaged[0].body[0].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"NaN or inf in /actor_0/body.0.weight, /critic/body.0.weight$"):
+        agent.save(tmp_path)
+
+
+def test_the_atomic_writer_writes_beside_the_target_and_leaves_nothing_when_it_fails(tmp_path, monkeypatch):
+    moves = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: moves.append((Path(src), Path(dst))) or real_replace(src, dst))
+    write_atomically(tmp_path / "f.bin", b"data")
+    (src, dst), = moves
+    assert src.parent == tmp_path and src.name.startswith(f".f.bin{TEMPORARY_MARK}") and dst == tmp_path / "f.bin"
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "x").write_bytes(b"")
+    with pytest.raises(OSError):
+        write_atomically(tmp_path / "d", b"a folder is in the way")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "f.bin"]
+
+
+def test_huge_numbers_are_refused_without_an_overflow_warning():
+    import warnings
+
+    from buffer import split_env_step
+    from networks import observations_by_match
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="NaN or inf"):
+            observations_by_match(np.full((2, 24), 1e39))
+        with pytest.raises(ValueError, match="finite"):
+            split_env_step([1e39, 0.0], np.full((2, 24), 1e39), [False] * 2, [False] * 2, num_matches=1)
+
+
+def test_orthogonal_initialisation_uses_each_layers_gain():
+    """Rows of an orthogonal (out < in) matrix have the gain as their norm: sqrt 2 hidden, 0.01 policy head, 1 value."""
+    from networks import Actor, Critic
+
+    actor, critic = Actor(), Critic(48, (32, 16))
+    for net, gains in ((actor, [2**0.5] * 5 + [0.01]), (critic, [2**0.5, 2**0.5, 1.0])):
+        linears = [m for m in net.body if isinstance(m, torch.nn.Linear)]
+        norms = [float(m.weight.detach().norm(dim=1).mean()) if m.out_features <= m.in_features else None for m in linears]
+        assert [n for n in norms if n is not None] == pytest.approx([g for g, n in zip(gains, norms) if n is not None],
+                                                                   rel=1e-4)  # fmt: skip
+
+
+def test_keep_the_better_says_what_it_did_and_asks_the_kept_agents_score_of_the_kept_folder(tmp_path):
+    run_dir, kept_dir = make_agent_dir(tmp_path / "run", seed=1), make_agent_dir(tmp_path / "checkpoints", seed=2)
+    asked = []
+    said = keep_the_better(run_dir, kept_dir, 0.5, lambda d: asked.append(d) or 1.0, learned=True)
+    assert asked == [kept_dir] and said.startswith(f"kept {kept_dir}: its evaluation 1.000 beats this run's 0.500")
+    assert keep_the_better(run_dir, kept_dir, 2.0, lambda d: 1.0, learned=True) == (
+        f"{kept_dir} now holds this run's agent (evaluation 2.000)")
+    new = tmp_path / "new" / "deeper"
+    assert keep_the_better(run_dir, new, None, lambda d: 1.0, learned=True) == f"{new} now holds this run's agent"
+    assert HAPPOAgent.load(new / "solved").config.seed == 1  # folders are made as needed
+
+
+def test_agent_files_are_the_ones_an_agent_writes_and_nothing_else(tmp_path):
+    make_agent_dir(tmp_path, seed=1)
+    (tmp_path / "my.pt").write_bytes(b"")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in agent_files(tmp_path)) == [
+        "config.json", CHECKPOINT_FILE, "solved/config.json", f"solved/{CHECKPOINT_FILE}"]
+
+
+def test_repairing_progress_lines_without_a_progress_file_writes_an_empty_one(tmp_path):
+    run = SimpleNamespace(progress_file=tmp_path / "progress.jsonl")
+    TrainingRun._keep_progress_lines_up_to(run, 3)
+    assert run.progress_file.read_text() == ""
+
+
+def test_nan_messages_name_the_first_five_tensors_and_a_missing_config_copy_is_written_again(tmp_path):
+    nan = {f"t{i}": torch.tensor([float("nan")]) for i in range(6)}
+    with pytest.raises(ValueError, match=r"^refusing to save a checkpoint with NaN or inf in /t0, /t1, /t2, /t3, /t4$"):
+        save_checkpoint(tmp_path, "x.pt", nan, {})
+    torch.save({**nan, "config_json": "{}"}, tmp_path / "x.pt")  # written by other means, without a checksum
+    with pytest.raises(ValueError, match=r"holds NaN or inf weights \(/t0, /t1, /t2, /t3, /t4\); it cannot be played$"):
+        load_checkpoint(tmp_path, "x.pt")
+    save_checkpoint(tmp_path, "y.pt", {"w": torch.ones(2)}, {"seed": 3})
+    (tmp_path / "config.json").unlink()
+    load_checkpoint(tmp_path, "y.pt")
+    assert json.loads((tmp_path / "config.json").read_text()) == {"seed": 3}
+
+
+def test_keep_the_better_copies_no_hidden_file_and_clears_a_stale_agent_without_its_config(tmp_path):
+    run_dir, kept_dir = tmp_path / "run", make_agent_dir(tmp_path / "checkpoints", seed=2)
+    HAPPOAgent(HAPPOConfig(**SMALL, seed=1)).save(run_dir)  # no solved/: the kept one's goes
+    (run_dir / ".training.lock").write_text("pid 1")
+    (kept_dir / "solved" / "config.json").unlink()  # a stale agent whose config copy is already gone
+    keep_the_better(run_dir, kept_dir, 2.0, lambda d: 1.0, learned=True)
+    assert sorted(p.relative_to(kept_dir).as_posix() for p in kept_dir.rglob("*") if p.is_file()) == [
+        "config.json", CHECKPOINT_FILE]
+
+
+def test_read_history_gives_the_last_runs_history_or_none(tmp_path):
+    assert read_history(tmp_path) is None
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "history.json").write_text('{"seed": 4}')
+    assert read_history(tmp_path) == {"seed": 4}

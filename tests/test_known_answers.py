@@ -82,6 +82,28 @@ def test_an_agent_whose_m_is_zero_does_not_move():
     assert not all(torch.equal(before[k], v) for k, v in agent.actors[0].state_dict().items())
 
 
+def test_the_entropy_bonus_widens_the_policy():
+    """With M = 0 the only gradient is the entropy bonus's: a learnt log-std grows."""
+    agent = HAPPOAgent(HAPPOConfig(**UNLEARNT, std_end=0.0, entropy_coef=0.1))
+    play(agent, 10)
+    batch, _ = rollout_batch(agent)
+    before = agent.actors[0].log_std.detach().clone()
+    agent._update_actor(0, batch._replace(factor=torch.zeros_like(batch.factor)), epochs=1)
+    assert torch.all(agent.actors[0].log_std.detach() > before)
+
+
+def test_the_clip_fraction_counts_the_ratios_beyond_the_clip():
+    """Old log-probabilities log(1.5) below the current ones on half the samples: ratios 1.5 and 1, so half are past
+    the clip of 0.2 at the first (and only) minibatch, measured before its step."""
+    agent = HAPPOAgent(HAPPOConfig(**dict(UNLEARNT, minibatch_size=64)))
+    play(agent, 10)
+    batch, _ = rollout_batch(agent)
+    old = torch.stack([agent._log_prob(k, batch.obs, batch.actions) for k in range(2)], dim=1)
+    old[::2, 0] -= float(np.log(1.5))
+    stats, _ = agent._update_actor(0, batch._replace(old_log_prob=old), epochs=1)
+    assert stats["clip_frac"] == pytest.approx(0.5)
+
+
 # ---------------------------------------------------------------------------------------------- GAE
 # One match, three steps, gamma 0.9, lambda 0.5; values V = [1, 2, 3], next values [2, 3, 4], rewards [0, 0.1, -0.01].
 #   the rally ends at step 2 by a fault (terminated): no bootstrap
@@ -107,32 +129,55 @@ class FirstFeature(nn.Module):
         return states[..., :1]
 
 
-def test_the_agents_advantages_and_critic_targets_by_hand():
-    """One match, three stored steps, a timeout at step 1. The critic outputs the first observation x, standardised by
-    the value normaliser (mean 1, variance 4), so the agent's values are 2x + 1: x = 0, 1, 2 and the state after the
-    last step x = 7 give V = [1, 3, 5] and 15. The timeout's next state is the next point's first (the environment
-    reset itself), so step 1 bootstraps from its own value, 3, not from 5. Team rewards [0, 0.1, -0.01], gamma 0.9,
-    lambda 0.5: A2 = -0.01 + 0.9 * 15 - 5 = 8.49; A1 = 0.1 + 0.9 * 3 - 3 = -0.2 (the timeout stops the recursion);
-    A0 = 0 + 0.9 * 3 - 1 + 0.45 * A1 = 1.61. Returns A + V = [2.61, 2.8, 13.49]."""
+# Team rewards [0, 0.1, -0.01] divided by their std, sqrt(((-0.03)^2 + 0.07^2 + (-0.04)^2) / 3) = 0.0496655: [0, 2.013468,
+# -0.201347]; then A2 = -0.201347 + 13.5 - 5 = 8.298653, A1 = 2.013468 - 0.3 = 1.713468, A0 = 1.7 + 0.45 * A1 = 2.471061.
+@pytest.mark.parametrize(("normalize_rewards", "advantages"), [(False, [1.61, -0.2, 8.49]),
+                                                               (True, [2.471061, 1.713468, 8.298653])])  # fmt: skip
+def test_the_agents_advantages_and_critic_targets_by_hand(normalize_rewards, advantages):
+    """One match, three stored steps, a timeout at step 1. The critic outputs the first number it sees, which is the
+    first observation x scaled by 0.5, standardised by the value normaliser (mean 1, variance 4), so the agent's values
+    are 2 (x / 2) + 1: x = 0, 2, 4 and the state after the last step x = 14 give V = [1, 3, 5] and 15. The timeout's
+    next state is the next point's first (the environment reset itself), so step 1 bootstraps from its own value, 3,
+    not from 5. Team rewards [0, 0.1, -0.01], gamma 0.9, lambda 0.5: A2 = -0.01 + 0.9 * 15 - 5 = 8.49; A1 = 0.1 + 0.9
+    * 3 - 3 = -0.2 (the timeout stops the recursion); A0 = 0 + 0.9 * 3 - 1 + 0.45 * A1 = 1.61. Returns are A + V."""
     agent = HAPPOAgent(HAPPOConfig(num_matches=1, update_every=3, buffer_steps=3, gamma=0.9, gae_lambda=0.5,
-                                   obs_scale=1.0, critic_hidden=(4,)))  # fmt: skip
+                                   obs_scale=0.5, critic_hidden=(4,), normalize_rewards=normalize_rewards))  # fmt: skip
     agent.critic = FirstFeature()
     agent.value_norm.mean, agent.value_norm.var, agent.value_norm.count = 1.0, 4.0, 1e-4
     buf = agent.buffer = RolloutBuffer(3, 1)
     rewards = [[0.0, 0.0], [0.1, 0.0], [0.0, -0.01]]
-    for t, x_next in enumerate([1.0, 2.0, 7.0]):
+    for t, x_next in enumerate([2.0, 4.0, 14.0]):
         obs, next_obs = np.zeros((1, 2, 24), np.float32), np.zeros((1, 2, 24), np.float32)
-        obs[0, 0, 0], next_obs[0, 0, 0] = t, x_next
+        obs[0, 0, 0], next_obs[0, 0, 0] = 2 * t, x_next
         buf.add(obs, np.zeros((1, 2, 2)), np.zeros((1, 2)), np.array([rewards[t]]), np.array([False]),
                 np.array([t == 1]), next_obs)  # fmt: skip
-    batch, _ = rollout_batch(agent)
-    assert batch.returns.tolist() == pytest.approx([2.61, 2.8, 13.49], abs=1e-5)
-    raw = torch.tensor([1.61, -0.2, 8.49])
-    assert batch.advantages.tolist() == pytest.approx(((raw - raw.mean()) / (raw.std() + 1e-5)).tolist(), abs=1e-5)
-    assert buf.values[:3, 0].tolist() == pytest.approx([1.0, 3.0, 5.0])
+    batch, metrics = rollout_batch(agent)
+    values, returns = np.array([1.0, 3.0, 5.0]), np.array(advantages) + [1.0, 3.0, 5.0]
+    assert batch.returns.tolist() == pytest.approx(returns.tolist(), abs=1e-5)
+    raw = torch.tensor(advantages)
+    assert batch.advantages.tolist() == pytest.approx(((raw - raw.mean()) / (raw.std() + 1e-5)).tolist(), abs=1e-6)
+    assert batch.advantages.dtype == batch.returns.dtype == torch.float32  # as the networks compute
+    assert buf.values[:3, 0].tolist() == pytest.approx(values.tolist())
+    assert metrics["explained_variance"] == pytest.approx(1 - np.var(returns - values) / np.var(returns), abs=1e-5)
     # the normaliser has taken in the returns: from (mean 1, variance 4, count 1e-4) to about their own statistics
-    assert agent.value_norm.mean == pytest.approx(np.mean([2.61, 2.8, 13.49]), abs=1e-3)
-    assert agent.value_norm.var == pytest.approx(np.var([2.61, 2.8, 13.49]), abs=1e-2)
+    assert agent.value_norm.mean == pytest.approx(np.mean(returns), abs=1e-3)
+    assert agent.value_norm.var == pytest.approx(np.var(returns), abs=1e-2)
+
+
+def test_the_critics_loss_is_half_the_mean_squared_error_to_the_normalised_returns():
+    """value_loss is measured before each step: with one minibatch and one epoch it is 0.5 mean((V - z)^2), z the
+    returns standardised by the value normaliser. The explained variance is 1 - var(returns - values) / var(returns),
+    here with returns small enough (variance below 1) that its guard against a zero variance must not show."""
+    agent = HAPPOAgent(HAPPOConfig(**dict(UNLEARNT, minibatch_size=64)))
+    play(agent, 10)
+    batch, metrics = rollout_batch(agent)
+    returns, values = batch.returns.double().numpy(), agent.buffer.values[:10].reshape(-1).astype(np.float64)
+    assert np.var(returns) < 1
+    assert metrics["explained_variance"] == pytest.approx(1 - np.var(returns - values) / np.var(returns), rel=1e-3)
+    agent.value_norm.mean, agent.value_norm.var = 0.5, 0.25  # a scale the loss must use
+    with torch.no_grad():
+        expected = 0.5 * float((agent.critic(batch.states).squeeze(-1) - (batch.returns - 0.5) / 0.5).pow(2).mean())
+    assert agent._update_critic(batch, epochs=1)["value_loss"] == pytest.approx(expected, rel=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------- value normaliser
@@ -140,6 +185,7 @@ def test_value_normaliser_by_hand():
     """[1, 3] then [5, 7]: the running statistics of all four, mean 4 and variance (9 + 1 + 1 + 9) / 4 = 5 (the prior
     count 1e-4 moves them by less than 1e-3)."""
     norm = ValueNormalizer()
+    assert norm.normalize(torch.tensor([0.3])).item() == pytest.approx(0.3)  # the identity until it has seen data
     norm.update(np.array([1.0, 3.0]))
     assert (norm.mean, norm.var) == pytest.approx((2.0, 1.0), abs=1e-3)
     norm.update(np.array([5.0, 7.0]))
@@ -147,6 +193,10 @@ def test_value_normaliser_by_hand():
     x = torch.tensor([4.0, 4.0 + 5**0.5])
     assert norm.normalize(x).tolist() == pytest.approx([0.0, 1.0], abs=1e-3)
     assert norm.denormalize(norm.normalize(x)).tolist() == pytest.approx(x.tolist(), abs=1e-5)
+    small = ValueNormalizer()
+    small.mean, small.var = 1.0, 0.25  # a std of 0.5: the floor of 1e-8 on the variance must not reach it
+    assert small.normalize(torch.tensor([2.0])).item() == pytest.approx(2.0)
+    assert small.denormalize(torch.tensor([2.0])).item() == pytest.approx(2.0)
 
 
 # ---------------------------------------------------------------------------------------------- KL early stopping
@@ -204,11 +254,14 @@ def test_the_stored_log_probability_is_the_acting_actors_density_of_the_action()
 
 
 # ---------------------------------------------------------------------------------------------- MADDPG's target
-class SumOfInputs(nn.Module):
-    """A stand-in target critic: Q'(s', a') = the sum of its inputs, so the target actors' actions show in y."""
+WEIGHTS = torch.linspace(0.1, 1.0, 52)  # distinct weights: the order of a critic's inputs shows in its output
+
+
+class WeightedInputs(nn.Module):
+    """A stand-in target critic: Q'(s', a') = joint . WEIGHTS, so the target actors' actions show in y."""
 
     def forward(self, joint: torch.Tensor) -> torch.Tensor:
-        return joint.sum(-1, keepdim=True)
+        return (joint @ WEIGHTS)[:, None]
 
 
 def test_maddpgs_critic_target_uses_the_target_actors_and_each_rackets_own_reward():
@@ -219,14 +272,14 @@ def test_maddpgs_critic_target_uses_the_target_actors_and_each_rackets_own_rewar
         for p in agent.target_actors.parameters():  # target actors that differ from the online ones
             p.mul_(-1.0)
     for critic in agent.target_critics:  # keeps its parameters, which the soft update still moves
-        critic.forward = SumOfInputs().forward
+        critic.forward = WeightedInputs().forward
     g = torch.Generator().manual_seed(0)
     batch = ReplayBatch(obs=torch.randn(3, 2, 24, generator=g), actions=torch.rand(3, 2, 2, generator=g) * 2 - 1,
                         rewards=torch.tensor([[0.1, 0.0], [0.0, -0.01], [0.1, 0.1]]),
                         next_obs=torch.randn(3, 2, 24, generator=g), terminated=torch.tensor([0.0, 1.0, 0.0]))  # fmt: skip
     with torch.no_grad():
         next_actions = torch.stack([agent.target_actors[k](batch.next_obs[:, k]) for k in range(2)], dim=1)
-        next_q = batch.next_obs.flatten(1).sum(1) + next_actions.flatten(1).sum(1)  # (3,)
+        next_q = torch.cat([batch.next_obs.flatten(1), next_actions.flatten(1)], dim=1) @ WEIGHTS  # (3,)
         joint = torch.cat([batch.obs.flatten(1), batch.actions.flatten(1)], dim=1)
         expected = [float((agent.critics[i](joint).squeeze(-1) - (batch.rewards[:, i] + 0.5 * (1 - batch.terminated)
                                                                   * next_q)).pow(2).mean()) for i in range(2)]  # fmt: skip

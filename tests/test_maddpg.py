@@ -1,5 +1,7 @@
 """MADDPG's pieces against hand computation, and a smoke run through the course API."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -92,9 +94,128 @@ def test_the_noise_falls_linearly_over_its_match_steps_then_stays():
 
 def test_observations_are_stored_and_seen_scaled():
     agent = MADDPGAgent(MADDPGConfig(num_matches=1, obs_scale=0.1, critic_hidden=(8,)))
-    states = np.arange(48, dtype=np.float64).reshape(2, 24)
+    states = np.arange(48, dtype=np.float64).reshape(2, 24) / 7  # not float32 numbers: the cast must come first
     agent.step(states, np.zeros((2, 2)), [0.0, 0.0], states + 10, [False, False], [False, False])
-    assert np.allclose(agent.memory.obs[0], states * 0.1) and np.allclose(agent.memory.next_obs[0], (states + 10) * 0.1)
+    scale = np.float32(0.1)  # in float32, as the networks compute: the exact numbers stored
+    assert np.array_equal(agent.memory.obs[0], states.astype(np.float32) * scale)
+    assert np.array_equal(agent.memory.next_obs[0], (states + 10).astype(np.float32) * scale)
     with torch.no_grad():
         expected = agent.actors[1](torch.tensor(states[1] * 0.1, dtype=torch.float32)).numpy()
     assert np.allclose(agent.act(states, deterministic=True)[1], expected, atol=1e-6)
+
+
+def weighted(critic: nn.Module) -> None:
+    """Make `critic` a stand-in, Q(joint) = joint . w with fixed, distinct weights (the order of its inputs shows in
+    Q); its parameters stay in the graph, at no weight, so that its optimiser's step still runs."""
+    w = torch.linspace(0.1, 1.0, 52)
+    critic.forward = lambda joint: (joint @ w)[:, None] + 0.0 * sum(p.sum() for p in critic.parameters())
+
+
+def small_batch(seed: int = 0):
+    from replay_buffer import ReplayBatch
+
+    g = torch.Generator().manual_seed(seed)
+    return ReplayBatch(obs=torch.randn(3, 2, 24, generator=g), actions=torch.rand(3, 2, 2, generator=g) * 2 - 1,
+                       rewards=torch.tensor([[0.1, 0.0], [0.0, -0.01], [0.1, 0.1]]),
+                       next_obs=torch.randn(3, 2, 24, generator=g), terminated=torch.tensor([0.0, 1.0, 0.0]))  # fmt: skip
+
+
+def test_each_actor_climbs_its_own_critic_with_its_own_action_and_the_others_stored_one():
+    """actor_loss_i = -mean Q_i(s, a) where a holds actor i's action for racket i and the stored action for the other;
+    with Q_i the stand-in above, each number is computed here from the actors before the step."""
+    agent = MADDPGAgent(MADDPGConfig(num_matches=1, critic_hidden=(8,)))
+    for critic in agent.critics:
+        weighted(critic)
+    batch = small_batch()
+    expected = []
+    with torch.no_grad():
+        for i in range(2):
+            actions = batch.actions.clone()
+            actions[:, i] = agent.actors[i](batch.obs[:, i])
+            joint = torch.cat([batch.obs.flatten(1), actions.flatten(1)], dim=1)
+            expected.append(-float(agent.critics[i](joint).mean()))
+    metrics = agent.gradient_step(batch)
+    assert [metrics["actor_loss_0"], metrics["actor_loss_1"]] == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_config_reaches_the_networks_optimisers_and_noise_and_targets_are_separate_copies():
+    cfg = MADDPGConfig(num_matches=2, critic_hidden=(16, 8), actor_lr=1e-4, critic_lr=2e-3, ou_theta=0.3, ou_sigma=0.05)
+    agent = MADDPGAgent(cfg)
+    assert [m.out_features for m in agent.critics[1].body if isinstance(m, nn.Linear)] == [16, 8, 1]
+    assert agent.critics[1](torch.zeros(3, 52)).shape == (3, 1)
+    assert [o.param_groups[0]["lr"] for o in agent.actor_optims + agent.critic_optims] == [1e-4, 1e-4, 2e-3, 2e-3]
+    for online, target in ((agent.actors, agent.target_actors), (agent.critics, agent.target_critics)):
+        assert all(o is not t and not t.requires_grad for o, t in zip(online.parameters(), target.parameters()))
+    agent.act(np.zeros((4, 24)))
+    assert (agent.noise.theta, agent.noise.sigma) == (0.3, 0.05)
+    assert MADDPGAgent().config == MADDPGConfig()
+
+
+def test_a_training_action_is_the_actors_plus_the_scaled_ou_noise_which_carries_on_and_restarts_with_a_rally():
+    agent = MADDPGAgent(MADDPGConfig(num_matches=2, noise_start=0.5, seed=3))
+    states = np.random.default_rng(0).normal(size=(4, 24))
+    deterministic = agent.act(states, deterministic=True)
+    actions = agent.act(states)
+    noise = agent.noise
+    assert np.allclose(actions, np.clip(deterministic + 0.5 * agent.noise.state.reshape(4, 2), -1, 1))
+    agent.act(states)
+    assert agent.noise is noise  # the same process goes on from step to step
+    before = noise.state.copy()
+    agent.step(states, actions, [0.0, -0.01, 0.0, 0.0], states, [True, True, False, False], [False] * 4)
+    assert np.array_equal(noise.state[0], np.zeros((2, 2))) and np.array_equal(noise.state[1], before[1])
+    again = MADDPGAgent(MADDPGConfig(num_matches=2, noise_start=0.5, seed=3))
+    again.act(states, deterministic=True)
+    assert np.array_equal(again.act(states), actions)  # the same seed, the same noise
+
+
+def test_learning_starts_once_learn_start_transitions_are_stored_on_the_update_cadence(monkeypatch):
+    """One match, a transition per step: learn_start 6 and update_every 2 give the first learning step at step 6; the
+    critics' gradients are clipped to max_grad_norm."""
+    clipped = []
+    monkeypatch.setattr(nn.utils, "clip_grad_norm_", lambda params, max_norm: clipped.append(max_norm))
+    agent = MADDPGAgent(MADDPGConfig(num_matches=1, batch_size=4, learn_start=6, update_every=2, gradient_steps=1,
+                                     critic_hidden=(8,), max_grad_norm=1.0))  # fmt: skip
+    learnt = []
+    for step in range(1, 9):
+        states = np.full((2, 24), 0.1 * step)
+        agent.act(states)
+        metrics = agent.step(states, np.zeros((2, 2)), [0.0, 0.0], states, [False, False], [False, False])
+        learnt += [step] if metrics else []
+    assert learnt == [6, 8] and agent.steps == 8 and agent.learn_steps == 2
+    assert set(metrics) == {"critic_loss_0", "actor_loss_0", "critic_loss_1", "actor_loss_1", "noise_scale"}
+    assert clipped == [1.0, 1.0] * 2
+    clipped.clear()
+    unclipped = MADDPGAgent(MADDPGConfig(num_matches=1, batch_size=4, learn_start=0, update_every=1, gradient_steps=1,
+                                         critic_hidden=(8,), max_grad_norm=0.0))  # fmt: skip
+    for _ in range(4):
+        unclipped.act(states)
+        unclipped.step(states, np.zeros((2, 2)), [0.0, 0.0], states, [False, False], [False, False])
+    assert unclipped.learn_steps == 1 and clipped == []  # 0: no clipping at all
+
+
+def test_a_maddpg_checkpoint_loads_with_overrides_and_refuses_other_networks_by_name(tmp_path):
+    MADDPGAgent(MADDPGConfig(num_matches=1, critic_hidden=(8,))).save(tmp_path)
+    assert MADDPGAgent.load(tmp_path, seed=5).config.seed == 5
+    with pytest.raises(ValueError, match=rf"^{tmp_path / 'maddpg.pt'} does not fit this agent's networks: "):
+        MADDPGAgent.load(tmp_path, critic_hidden=(16,))
+    state = torch.load(tmp_path / "maddpg.pt", weights_only=True)
+    state.pop("sha256")  # written so on purpose, without a checksum
+    state["config_json"] = json.dumps(dict(json.loads(state["config_json"]), tau=5.0))
+    torch.save(state, tmp_path / "maddpg.pt")
+    with pytest.raises(ValueError, match=rf"^{tmp_path / 'maddpg.pt'}: .*tau=5.0"):
+        MADDPGAgent.load(tmp_path)
+
+
+def test_the_replay_buffer_stores_float32_and_samples_even_its_one_transition():
+    buf = ReplayBuffer(4, 2, 24, 2)
+    buf.add(np.ones((1, 2, 24)), np.ones((1, 2, 2)), np.array([[0.1, -0.01]]), np.ones((1, 2, 24)), np.array([1.0]))
+    batch = buf.sample(3, np.random.default_rng(0))
+    assert all(t.dtype == torch.float32 for t in batch)
+    assert np.allclose(batch.rewards.numpy(), [[0.1, -0.01]] * 3) and batch.terminated.tolist() == [1.0] * 3
+
+
+def test_ou_noise_by_hand_from_its_defaults():
+    """theta 0.15 and sigma 0.2 by default (DDPG's values): from x = 1, x' = 1 + 0.15 (0 - 1) + 0.2 z."""
+    noise, z = OUNoise((3,), np.random.default_rng(5)), np.random.default_rng(5).standard_normal(3)
+    noise.state = np.ones(3)
+    assert noise.sample() == pytest.approx(1 - 0.15 + 0.2 * z)

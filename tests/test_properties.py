@@ -72,3 +72,4 @@ def test_a_truncated_checkpoint_gives_a_clear_error(tmp_path, cut):
     (tmp_path / CHECKPOINT_FILE).write_bytes(data[: int(len(data) * cut)])
     with pytest.raises(ValueError, match="not a readable checkpoint"):
         HAPPOAgent.load(tmp_path)
+

@@ -38,7 +38,8 @@ def test_a_resume_file_of_another_configuration_is_refused(tmp_path):
     agent, env = HAPPOAgent(HAPPOConfig(**CFG)), TennisEnvironment(num_matches=3, seed=4)
     save_resume(tmp_path / "resume.pt", agent, env, {"steps": 0})
     other = HAPPOAgent(HAPPOConfig(**{**CFG, "clip": 0.1}))
-    with pytest.raises(ValueError, match="another configuration"):
+    with pytest.raises(ValueError, match=rf"^{tmp_path / 'resume.pt'} was written by another configuration; delete it to "
+                                         "start afresh, or set TENNIS_OUTPUT_DIR to train elsewhere$"):  # fmt: skip
         load_resume(tmp_path / "resume.pt", other, env)
     with pytest.raises(ValueError, match="does not fit"):
         load_resume(tmp_path / "resume.pt", HAPPOAgent(HAPPOConfig(**CFG)), TennisEnvironment(num_matches=2, seed=4))
@@ -46,3 +47,11 @@ def test_a_resume_file_of_another_configuration_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not a readable checkpoint"):
         load_resume(tmp_path / "resume.pt", agent, env)
     assert np.isfinite(agent.act(np.zeros((6, 24)))).all()
+
+
+def test_the_loops_arrays_come_back_as_arrays_and_its_other_values_as_they_were(tmp_path):
+    agent, env = HAPPOAgent(HAPPOConfig(**CFG)), TennisEnvironment(num_matches=3, seed=4)
+    save_resume(tmp_path / "resume.pt", agent, env, {"states": np.arange(6.0), "scores": [0.1, 0.2], "solved_at": None})
+    loop = load_resume(tmp_path / "resume.pt", HAPPOAgent(HAPPOConfig(**CFG)), env)
+    assert isinstance(loop["states"], np.ndarray) and loop["states"].tolist() == list(range(6))
+    assert loop["scores"] == [0.1, 0.2] and loop["solved_at"] is None
