@@ -312,9 +312,8 @@ def keep_the_better(run_dir: Path, kept_dir: Path, run_score: float | None, kept
         if stale.suffix == ".pt" and not (run_dir / stale.relative_to(kept_dir)).is_file():  # left beside this run's
             stale.unlink()
             (stale.parent / "config.json").unlink(missing_ok=True)
-    for source in sorted(run_dir.rglob("*")):
-        if source.is_file() and not source.name.startswith("."):
-            target = kept_dir / source.relative_to(run_dir)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(target, source.read_bytes())
+    for source in agent_files(run_dir):  # the agent's files only: anything else in the run's folder stays there
+        target = kept_dir / source.relative_to(run_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, source.read_bytes())
     return f"{kept_dir} now holds this run's agent" + (f" (evaluation {run_score:.3f})" if run_score is not None else "")

@@ -280,6 +280,12 @@ def test_the_weights_checksum_by_hand():
     for name, t in (("/a/0", a), ("/a/1", empty), ("/b", b)):
         digest.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode() + t.numpy().tobytes())
     assert weights_checksum({"b": b, "a": [a, empty], "c": "not a tensor"}) == digest.hexdigest()
+    # int keys (an optimiser's state) sort as text, 0, 1, 10, 11, 2, ...: files written so must keep verifying
+    ints = {i: torch.tensor([float(i)]) for i in range(12)}
+    digest = hashlib.sha256()
+    for i in sorted(range(12), key=str):
+        digest.update(f"/{i}:(1,):torch.float32".encode() + ints[i].numpy().tobytes())
+    assert weights_checksum(ints) == digest.hexdigest()
 
 
 def test_an_older_checkpoint_with_a_weights_only_checksum_loads_unless_its_weights_changed(tmp_path):
@@ -307,11 +313,15 @@ class Planted:
         return (Path.touch, (self.path,))
 
 
-def test_a_file_that_would_run_code_is_refused_without_running_it(tmp_path):
+def test_a_file_that_would_run_code_is_refused_without_running_it(tmp_path, monkeypatch):
     planted = tmp_path / "ran"
     torch.save({"config_json": "{}", "x": Planted(planted)}, tmp_path / CHECKPOINT_FILE)
     with pytest.raises(ValueError, match=r"is not a readable checkpoint \(UnpicklingError\): it is damaged, or not a "
                                          r"checkpoint of this project$"):  # fmt: skip
+        HAPPOAgent.load(tmp_path)
+    assert not planted.exists()
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # torch's switch to unsafe loading by default
+    with pytest.raises(ValueError, match="is not a readable checkpoint"):
         HAPPOAgent.load(tmp_path)
     assert not planted.exists()
     with pytest.raises(FileNotFoundError, match=rf"^no checkpoint at {tmp_path / 'nowhere' / CHECKPOINT_FILE} \(write one "
@@ -414,6 +424,7 @@ def test_keep_the_better_copies_no_hidden_file_and_clears_a_stale_agent_without_
     run_dir, kept_dir = tmp_path / "run", make_agent_dir(tmp_path / "checkpoints", seed=2)
     HAPPOAgent(HAPPOConfig(**SMALL, seed=1)).save(run_dir)  # no solved/: the kept one's goes
     (run_dir / ".training.lock").write_text("pid 1")
+    (run_dir / "notes.txt").write_text("a user's file in the run's folder")  # not the agent's: never copied
     (kept_dir / "solved" / "config.json").unlink()  # a stale agent whose config copy is already gone
     keep_the_better(run_dir, kept_dir, 2.0, lambda d: 1.0, learned=True)
     assert sorted(p.relative_to(kept_dir).as_posix() for p in kept_dir.rglob("*") if p.is_file()) == [
@@ -425,3 +436,20 @@ def test_read_history_gives_the_last_runs_history_or_none(tmp_path):
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "history.json").write_text('{"seed": 4}')
     assert read_history(tmp_path) == {"seed": 4}
+
+
+def test_every_optimiser_runs_the_fused_adam_with_its_epsilon():
+    """The fused kernel and the per-parameter loop round differently: the committed runs used the fused one."""
+    from maddpg_agent import MADDPGAgent
+
+    happo, maddpg = HAPPOAgent(HAPPOConfig(**SMALL)), MADDPGAgent(MADDPGConfig(num_matches=1, critic_hidden=(8,)))
+    for optim in [*happo.actor_optims, happo.critic_optim, *maddpg.actor_optims, *maddpg.critic_optims]:
+        assert optim.defaults["fused"] is True
+    assert all(o.defaults["eps"] == 1e-5 for o in [*happo.actor_optims, happo.critic_optim])
+
+
+def test_an_actors_defaults_are_the_designs():
+    from networks import Actor
+
+    actor = Actor()
+    assert actor.std().tolist() == pytest.approx([0.5, 0.5]) and actor.log_std.requires_grad
