@@ -1,6 +1,10 @@
 """bench/solve.py's summary of a run: which evaluation misses came where no check looks."""
 
 import importlib.util
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +13,7 @@ from evaluation import evaluate
 from tennis_sim.core import TennisParams
 from tennis_sim.environment import TennisEnvironment
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # solve.py imports its sibling modules
 spec = importlib.util.spec_from_file_location("solve", Path(__file__).resolve().parents[1] / "bench/solve.py")
 solve = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(solve)
@@ -30,3 +35,27 @@ def test_epochs_to_solve_averages_the_learning_steps_before_the_solve():
     h = {"config": {"update_every": 10, "num_matches": 3, "practice_matches": 1}, "epochs": [5, 3, 1, 1, 1]}
     assert solve.epochs_to_solve(h, 80) == 4.0  # 40 match steps per learning step: the first two came before the solve
     assert solve.epochs_to_solve(h, None) is None and solve.epochs_to_solve({"config": {}, "epochs": []}, 80) is None
+
+
+def run_summary(env: dict) -> subprocess.CompletedProcess:
+    script = Path(__file__).resolve().parents[1] / "bench" / "train_summary.py"
+    return subprocess.run([sys.executable, str(script)], env={**os.environ, **env}, capture_output=True, text=True)
+
+
+def test_make_trains_summary_reads_the_run_in_the_notebooks_output_folder(tmp_path):
+    """TENNIS_OUTPUT_DIR sends the notebook's run elsewhere: the summary follows it; TENNIS_TRAIN=0 trains nothing."""
+    evaluation = dict(average=2.6, scores=[2.6] * 10, ceiling=10, full_length=[True] * 10, in_flight=[False] * 10)
+    history = dict(config={"update_every": 8, "num_matches": 2}, seed=3, scores=[0.6] * 100,
+                   env_steps=list(range(2, 202, 2)), seconds=[0.1 * k for k in range(100)], solved_at=100,
+                   checks=[], ceiling_at=None, train_seconds=10.0, epochs=[5.0], evaluation=evaluation)  # fmt: skip
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "history.json").write_text(json.dumps(history))
+    done = run_summary({"TENNIS_OUTPUT_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "runs" / "train.json").read_text())
+    assert (summary["seed"], summary["episodes"], summary["solved_at"]) == (3, 100, 100)
+    quiet = run_summary({"TENNIS_OUTPUT_DIR": str(tmp_path / "elsewhere"), "TENNIS_TRAIN": "0"})
+    assert quiet.returncode == 0 and "trained nothing" in quiet.stdout
+    missing = run_summary({"TENNIS_OUTPUT_DIR": str(tmp_path / "elsewhere")})
+    assert missing.returncode != 0 and f"no training history at {tmp_path / 'elsewhere' / 'runs' / 'history.json'}" in (
+        missing.stderr)
