@@ -326,7 +326,7 @@ class HAPPOAgent:
         """Clipped surrogate of one agent, each sample weighted by batch.factor (M); stops early on target_kl.
         Returns the statistics and whether the KL passed target_kl."""
         cfg, actor = self.config, self.actors[agent]
-        losses, kls, clipped, epochs_run = [], [], [], 0
+        losses, kls, clipped, epochs_run, past_target = [], [], [], 0, False
         for _ in range(epochs):
             epochs_run += 1
             for idx in self._minibatches(batch.advantages.shape[0]):
@@ -337,14 +337,16 @@ class HAPPOAgent:
                 self._descend(self.actor_optims[agent], actor, loss)
                 with torch.no_grad():  # k3 estimator of KL(old || new), http://joschu.net/blog/kl-approx.html
                     log_ratio = log_prob - old_log_prob
-                    kls.append(float((log_ratio.exp() - 1 - log_ratio).mean()))
-                    clipped.append(float(((log_ratio.exp() - 1).abs() > cfg.clip).float().mean()))
+                    ratio = log_ratio.exp()
+                    kls.append(float(((ratio - 1) - log_ratio).mean()))
+                    clipped.append(float(((ratio - 1).abs() > cfg.clip).float().mean()))
                 losses.append(loss.item())
-            if cfg.target_kl and kls[-1] > cfg.target_kl:
+            past_target = bool(cfg.target_kl and kls[-1] > cfg.target_kl)
+            if past_target:
                 break
         stats = {"policy_loss": np.mean(losses), "approx_kl": np.mean(kls), "clip_frac": np.mean(clipped),
                  "std": actor.std().mean().item(), "epochs": epochs_run, "gradient_steps": len(kls)}  # fmt: skip
-        return stats, bool(cfg.target_kl and kls[-1] > cfg.target_kl)
+        return stats, past_target
 
     def _update_critic(self, batch: Minibatch, epochs: int) -> dict:
         targets = self.value_norm.normalize(batch.returns) if self.value_norm is not None else batch.returns
@@ -450,7 +452,8 @@ def load_happo(directory: str | os.PathLike, **overrides: object) -> HAPPOAgent:
     try:
         for k, actor in enumerate(agent.actors):
             actor.load_state_dict(state[f"actor_{k}"])
-        agent.mean_actors.load_state_dict(agent.actors.state_dict())  # the average plays what was saved
+        if agent.averaged is not None:  # the saved weights are the average: it plays them, training starts there
+            agent.averaged.load_state_dict(agent.actors.state_dict())
         agent.critic.load_state_dict(state["critic"])
     except (KeyError, RuntimeError) as err:
         raise ValueError(f"{Path(directory) / CHECKPOINT_FILE} does not fit this agent's networks: {err}") from err

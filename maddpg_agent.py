@@ -87,7 +87,6 @@ MADDPG_RULES = dict(
 )  # fmt: skip
 
 
-
 def td_target(rewards: torch.Tensor, next_q: torch.Tensor, terminated: torch.Tensor, gamma: float) -> torch.Tensor:
     """y = r + gamma (1 - terminated) Q'(s', mu'(s')): all (B,)."""
     return rewards + gamma * (1.0 - terminated) * next_q

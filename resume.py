@@ -13,12 +13,11 @@ import torch
 
 from buffer import RolloutBuffer
 from checkpoints import load_checkpoint, save_checkpoint
+from happo_agent import HAPPOAgent
 
 
 def resumable(agent: object) -> bool:
     """Whether `agent`'s training state can be written to a resume file (a HAPPO agent's can)."""
-    from happo_agent import HAPPOAgent  # here: the bookkeeping does not need torch until an agent exists
-
     return isinstance(agent, HAPPOAgent)
 
 

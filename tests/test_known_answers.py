@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from rollout import play
 from torch import nn
 
 from buffer import RolloutBuffer, compute_gae
@@ -19,15 +20,11 @@ SMALL = dict(num_matches=4, update_every=8, buffer_steps=8, minibatch_size=16, e
 UNLEARNT = dict(SMALL, update_every=16, buffer_steps=16)  # a buffer to fill without a learning step
 
 
-def play(agent: HAPPOAgent, steps: int, seed: int = 0) -> None:
+def store(agent: HAPPOAgent, steps: int, seed: int = 0) -> None:
     """Store `steps` steps of the simulator in the agent's buffer (fewer than update_every: no learning step)."""
     env = TennisEnvironment(num_matches=agent.config.num_matches, seed=seed)
-    states = env.reset()[BRAIN_NAME].vector_observations
-    for _ in range(steps):
-        actions = agent.act(states)
-        info = env.step(actions)[BRAIN_NAME]
-        assert agent.step(states, actions, info.rewards, info.vector_observations, info.local_done, info.max_reached) is None
-        states = info.vector_observations
+    play(agent, env, env.reset()[BRAIN_NAME].vector_observations, steps)
+    assert agent.learn_steps == 0 and agent.buffer.size == steps
 
 
 def learn_once(agent: HAPPOAgent, seed: int = 0) -> dict:
@@ -73,7 +70,7 @@ def test_an_agent_whose_m_is_zero_does_not_move():
     """M enters the actor's step: with M = 0 on every sample the surrogate is flat, so Adam leaves the actor as it was
     (a loss without M, or with M on the unclipped term only, moves it)."""
     agent = HAPPOAgent(HAPPOConfig(**UNLEARNT))
-    play(agent, 10)
+    store(agent, 10)
     batch, _ = rollout_batch(agent)
     before = copy.deepcopy(agent.actors[0].state_dict())
     agent._update_actor(0, batch._replace(factor=torch.zeros_like(batch.factor)), epochs=1)
@@ -85,7 +82,7 @@ def test_an_agent_whose_m_is_zero_does_not_move():
 def test_the_entropy_bonus_widens_the_policy():
     """With M = 0 the only gradient is the entropy bonus's: a learnt log-std grows."""
     agent = HAPPOAgent(HAPPOConfig(**UNLEARNT, std_end=0.0, entropy_coef=0.1))
-    play(agent, 10)
+    store(agent, 10)
     batch, _ = rollout_batch(agent)
     before = agent.actors[0].log_std.detach().clone()
     agent._update_actor(0, batch._replace(factor=torch.zeros_like(batch.factor)), epochs=1)
@@ -96,7 +93,7 @@ def test_the_clip_fraction_counts_the_ratios_beyond_the_clip():
     """Old log-probabilities log(1.5) below the current ones on half the samples: ratios 1.5 and 1, so half are past
     the clip of 0.2 at the first (and only) minibatch, measured before its step."""
     agent = HAPPOAgent(HAPPOConfig(**dict(UNLEARNT, minibatch_size=64)))
-    play(agent, 10)
+    store(agent, 10)
     batch, _ = rollout_batch(agent)
     old = torch.stack([agent._log_prob(k, batch.obs, batch.actions) for k in range(2)], dim=1)
     old[::2, 0] -= float(np.log(1.5))
@@ -169,7 +166,7 @@ def test_the_critics_loss_is_half_the_mean_squared_error_to_the_normalised_retur
     returns standardised by the value normaliser. The explained variance is 1 - var(returns - values) / var(returns),
     here with returns small enough (variance below 1) that its guard against a zero variance must not show."""
     agent = HAPPOAgent(HAPPOConfig(**dict(UNLEARNT, minibatch_size=64)))
-    play(agent, 10)
+    store(agent, 10)
     batch, metrics = rollout_batch(agent)
     returns, values = batch.returns.double().numpy(), agent.buffer.values[:10].reshape(-1).astype(np.float64)
     assert np.var(returns) < 1
@@ -222,7 +219,7 @@ def test_the_target_critic_moves_tau_of_the_way_to_the_trained_critic():
 
 def test_the_critic_is_trained_toward_the_normalised_returns():
     agent = HAPPOAgent(HAPPOConfig(**UNLEARNT))
-    play(agent, 10)
+    store(agent, 10)
     batch, _ = rollout_batch(agent)
     targets = agent.value_norm.normalize(batch.returns)
 
