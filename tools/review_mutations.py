@@ -29,11 +29,10 @@ BREAKAGES = {
     "PPO's clipping removed": ("happo_agent.py", [
         ("ratio.clamp(1 - clip, 1 + clip) * advantages)", "ratio * advantages)")]),
     "KL early stopping disabled": ("happo_agent.py", [
-        ("            if cfg.target_kl and kls[-1] > cfg.target_kl:\n                break",
-         "            if False:\n                break")]),
+        ("past_target = bool(cfg.target_kl and kls[-1] > cfg.target_kl)", "past_target = False")]),
     "KL early stopping's comparison inverted": ("happo_agent.py", [
-        ("            if cfg.target_kl and kls[-1] > cfg.target_kl:\n                break",
-         "            if cfg.target_kl and kls[-1] < cfg.target_kl:\n                break")]),
+        ("past_target = bool(cfg.target_kl and kls[-1] > cfg.target_kl)",
+         "past_target = bool(cfg.target_kl and kls[-1] < cfg.target_kl)")]),
     "GAE's lambda forced to 0": ("happo_agent.py", [("cfg.gamma, cfg.gae_lambda)", "cfg.gamma, 0.0)")]),
     "advantages not normalised": ("happo_agent.py", [("    if cfg.normalize_advantages:", "    if False:")]),
     "the truncation fix removed (next value of the next point)": ("happo_agent.py", [
