@@ -39,8 +39,8 @@ class RunLimits:
     """When training stops and what it does on the way (the notebook's parameters)."""
 
     episodes: int = 0  # stop after this many episodes (0: no limit)
-    minutes: float = 6.0  # or after this much training time
-    match_steps: int = 0  # or after this many match steps, practice matches included (0: no limit)
+    minutes: float = 30.0  # or after this much training time: a safety cap; the budget is the match steps
+    match_steps: int = 4_000_000  # or after this many match steps, practice matches included (0: no limit)
     stop_at_ceiling: bool = True  # or once solved and a check keeps every rally to the step limit
     stop_average: float = 0.0  # or when the 100-episode average reaches this (0: off)
     check_every: int = 10  # learning steps between deterministic checks (0: none)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from result_files import write_csv, write_json  # noqa: E402
 from solve import ROOT, run_seed, summarise  # noqa: E402
 from stats import bootstrap_median, mann_whitney_u  # noqa: E402
-
-from behaviour_digest import behaviour_digest  # noqa: E402  (the repo root is on the path once solve is imported)
 
 
 @dataclass(frozen=True)
@@ -93,21 +89,12 @@ STUDIES = {
 
 
 def train(study: Study, config: str, overrides: str, seed: int, out: Path, minutes: float) -> dict:
-    """The run's history, trained now unless `out` holds a finished run of code that trains the same."""
-    version, stamp = behaviour_digest(config, overrides), out / "behaviour"
-    if out.exists() and (not stamp.is_file() or stamp.read_text() != version):
-        print(f"{out}: trained by code that trains differently, training again", flush=True)
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(version)
-    saved = {k: os.environ.get(k) for k in ("TENNIS_MATCH_STEPS", *study.threads)}
-    os.environ.update(TENNIS_MATCH_STEPS=str(study.match_steps), **study.threads)
-    try:
-        history = run_seed(config, seed, minutes, out, overrides=overrides, stop_at_ceiling=study.stop_at_ceiling)
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    return {**history, "behaviour": version}
+    """The run's history, trained now unless `out` holds a finished run of the same settings and of code that trains
+    the same (`solve.run_seed` keys it, the behaviour digest included)."""
+    settings = {"TENNIS_MINUTES": f"{minutes:g}", "TENNIS_MATCH_STEPS": str(study.match_steps),
+                "TENNIS_STOP_AT_CEILING": "1" if study.stop_at_ceiling else "0", **study.threads}  # fmt: skip
+    history = run_seed(config, seed, out, overrides, settings)
+    return {**history, "behaviour": json.loads((out / "run_key.json").read_text())["behaviour"]}
 
 
 ARM_COLUMNS = {"seconds": "training seconds to solve", "env_steps": "match steps to solve",

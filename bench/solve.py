@@ -1,11 +1,15 @@
 """Train the default config on several seeds by executing Tennis.ipynb (the one training loop) and tabulate.
 
-Each seed runs `papermill Tennis.ipynb` with TENNIS_SEED / TENNIS_CONFIG / TENNIS_MINUTES and its own output folder
-runs/solve/<config>/seed_<k>/ (checkpoints, curve, history.json, executed notebook). A seed whose history.json
-exists is not run again, so an interrupted benchmark keeps its finished seeds, and the interrupted seed resumes from
-its resume file: rerun the same command to continue.
+Each seed runs `papermill Tennis.ipynb` as `make train` does (its budget in match steps, one torch thread) with
+TENNIS_SEED / TENNIS_CONFIG / TENNIS_OVERRIDES, in its own folder runs/solve/<tag>/seed_<k>/ (checkpoints, curve,
+history.json, executed notebook). A finished seed is not run again, and an interrupted one resumes from its resume
+file, only when its folder's run_key.json says it was started with the same settings (config, overrides, seed,
+budget, stop rules, threads) by code that trains the same (the behaviour digest); a folder of other settings is moved
+aside, never mixed in. The table and the figure are written only where --table and --figure say.
 
-Run: .venv/bin/python bench/solve.py [--config default] [--seeds 0 1 2 3 4] [--minutes 5]
+Run: .venv/bin/python bench/solve.py [--config default] [--seeds 0 1 2 3 4] [--match-steps N] [--minutes M]
+     .venv/bin/python bench/solve.py --seeds 0 1 2 3 4 5 6 7 8 9 --table results/solve_default.json \\
+         --figure image/solve_default.png
      .venv/bin/python bench/solve.py --overrides '{"target_critic": true}' --tag target_critic --seeds 0 1
 """
 
@@ -16,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,21 +29,49 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from result_files import write_json  # noqa: E402
 
+from behaviour_digest import behaviour_digest  # noqa: E402
 from evaluation import Evaluation, evaluation_matches, first_solved, moving_average  # noqa: E402
 
+THREAD_VARIABLES = ("TENNIS_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")  # they change a run's numbers
 
-def run_seed(config: str, seed: int, minutes: float, out: Path, stop_average: float = 0.0, overrides: str = "{}",
-             stop_at_ceiling: bool = True) -> dict:
+
+def run_key(config: str, seed: int, overrides: str, settings: dict[str, str]) -> dict:
+    """Everything that decides a run's numbers: a finished run is reused only under the same key."""
+    return dict(config=config, seed=seed, overrides=json.loads(overrides), settings=settings,
+                threads={k: os.environ.get(k) for k in THREAD_VARIABLES},
+                behaviour=behaviour_digest(config, overrides))  # fmt: skip
+
+
+def _set_aside_if_other(out: Path, key: dict) -> None:
+    """Move a folder that holds a run of another key to <folder>.set-aside-<time>-<n>: kept, and never resumed."""
+    key_file = out / "run_key.json"
+    if not out.exists() or not any(out.iterdir()):
+        return
+    held = json.loads(key_file.read_text()) if key_file.is_file() else None
+    if held == key:
+        return
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = next(a for n in range(1, 1000) if not (a := out.with_name(f"{out.name}.set-aside-{stamp}-{n}")).exists())
+    differs = sorted(k for k in key if held is None or held.get(k) != key[k]) if held else ["no run_key.json"]
+    print(f"{out}: a run of other settings ({', '.join(differs)}); moved to {aside.name}", flush=True)
+    out.rename(aside)
+
+
+def run_seed(config: str, seed: int, out: Path, overrides: str = "{}", settings: dict[str, str] | None = None) -> dict:
+    """The run's history: trained now unless `out` holds a finished run of the same key. `settings` are TENNIS_*
+    variables for the notebook (the budget, the stop rules); unset ones keep the notebook's defaults."""
+    settings = dict(settings or {})
+    key = run_key(config, seed, overrides, settings)
+    _set_aside_if_other(out, key)
     history_file = out / "runs" / "history.json"
     if history_file.is_file():
-        print(f"seed {seed}: already done ({history_file})", flush=True)
+        print(f"seed {seed}: already done with these settings ({history_file})", flush=True)
         return json.loads(history_file.read_text())
     out.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, TENNIS_SEED=str(seed), TENNIS_CONFIG=config, TENNIS_MINUTES=str(minutes),
-               TENNIS_OUTPUT_DIR=str(out), TENNIS_WATCH="0", TENNIS_PROGRESS="lines",
-               TENNIS_STOP_AVERAGE=str(stop_average), TENNIS_OVERRIDES=overrides,
-               TENNIS_STOP_AT_CEILING="1" if stop_at_ceiling else "0")  # fmt: skip
-    print(f"seed {seed}: training {config} for up to {minutes} min -> {out}", flush=True)
+    (out / "run_key.json").write_text(json.dumps(key, indent=1) + "\n")
+    env = dict(os.environ, TENNIS_SEED=str(seed), TENNIS_CONFIG=config, TENNIS_OUTPUT_DIR=str(out), TENNIS_WATCH="0",
+               TENNIS_PROGRESS="lines", TENNIS_OVERRIDES=overrides, **settings)  # fmt: skip
+    print(f"seed {seed}: training {config} {overrides} {settings or '(the notebook defaults)'} -> {out}", flush=True)
     subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
                     "--log-output", "--no-progress-bar", "--cwd", str(ROOT)], env=env, check=True)  # fmt: skip
     return json.loads(history_file.read_text())
@@ -125,40 +158,50 @@ def print_table(rows: list[dict]) -> None:
           f"{sum(r['eval_ceiling'] == r['eval_episodes'] for r in rows)}")
 
 
+def notebook_settings(minutes: float | None, match_steps: int | None, stop_average: float, stop_at_ceiling: bool) -> dict:
+    """The TENNIS_* variables of a budget: only those that differ from the notebook's defaults."""
+    settings = {"TENNIS_MINUTES": minutes, "TENNIS_MATCH_STEPS": match_steps,
+                "TENNIS_STOP_AVERAGE": stop_average or None, "TENNIS_STOP_AT_CEILING": None if stop_at_ceiling else "0"}
+    return {k: str(v) for k, v in settings.items() if v is not None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="default", help="default, seed_design, fast or mappo")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--minutes", type=float, default=5.0, help="training budget per seed")
+    parser.add_argument("--match-steps", type=int, help="training budget per seed (default: the notebook's)")
+    parser.add_argument("--minutes", type=float, help="wall-clock cap per seed (default: the notebook's)")
     parser.add_argument("--stop-average", type=float, default=0.0,
                         help="stop a seed once its 100-episode average reaches this (0: never)")
     parser.add_argument("--no-stop-at-ceiling", action="store_true",
                         help="train the whole budget even after a check found every rally at the ceiling")
     parser.add_argument("--overrides", default="{}", help='JSON of HAPPOConfig fields to change, e.g. \'{"clip": 0.1}\'')
     parser.add_argument("--tag", default="", help="name of this variant (output folder and figure); default: the config")
-    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "solve")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "solve", help="where the runs are trained")
+    parser.add_argument("--table", type=Path, help="write the table here as JSON, e.g. results/solve_default.json")
+    parser.add_argument("--figure", type=Path, help="draw the curves here, e.g. image/solve_default.png")
     args = parser.parse_args()
     tag = args.tag or args.config
-    histories = {s: run_seed(args.config, s, args.minutes, args.out / tag / f"seed_{s}", args.stop_average, args.overrides,
-                             not args.no_stop_at_ceiling) for s in args.seeds}  # fmt: skip
-    print(f"\n{tag}: config {args.config}, overrides {args.overrides}, budget {args.minutes} min per seed; "
+    settings = notebook_settings(args.minutes, args.match_steps, args.stop_average, not args.no_stop_at_ceiling)
+    histories = {s: run_seed(args.config, s, args.out / tag / f"seed_{s}", args.overrides, settings) for s in args.seeds}
+    print(f"\n{tag}: config {args.config}, overrides {args.overrides}, budget {settings or 'as make train'}; "
           "times are wall-clock seconds of training")
     rows = [summarise(s, h) for s, h in histories.items()]
     print_table(rows)
-    results = ROOT / "results" / f"solve_{tag}.json"  # the small output that README and Report quote
-    write_json(results, dict(command="bench/solve.py " + " ".join(sys.argv[1:]), config=args.config,
-                             overrides=args.overrides, minutes=args.minutes, rows=rows, median=medians(rows)))  # fmt: skip
-    print(f"table: {results.relative_to(ROOT)}")
-    import matplotlib
+    if args.table:
+        write_json(args.table, dict(command="bench/solve.py " + " ".join(sys.argv[1:]), config=args.config,
+                                    overrides=args.overrides, settings=settings, rows=rows, median=medians(rows)))  # fmt: skip
+        print(f"table: {args.table}")
+    if args.figure:
+        import matplotlib
 
-    matplotlib.use("Agg")
-    from plotting import plot_runs
+        matplotlib.use("Agg")
+        from plotting import plot_runs
 
-    fig = plot_runs({f"HAPPO {tag}": list(histories.values())}, title=f"HAPPO ({tag}), seeds {args.seeds}")
-    path = ROOT / "image" / f"solve_{tag}.png"
-    path.parent.mkdir(exist_ok=True)
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path.relative_to(ROOT)}")
+        fig = plot_runs({f"HAPPO {tag}": list(histories.values())}, title=f"HAPPO ({tag}), seeds {args.seeds}")
+        args.figure.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.figure, dpi=120)
+        print(f"figure: {args.figure}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ match plays the same whatever number of matches runs beside it.
 from __future__ import annotations
 
 import math
+import time
 from typing import NamedTuple
 
 import numba
@@ -341,6 +342,33 @@ def _step_parallel(p, seed, match_ids, actions, racket, ball, stack, reward, don
                     last_hit, ticks, in_over, touching, grounded, draws)  # fmt: skip
 
 
+class FasterKernel:
+    """Runs whichever of the serial and the parallel kernel has been faster here, by the clock, and times the other
+    one every `probe_every` steps. Threads pay off on a quiet machine; when another program holds a core, each parallel
+    step waits for the thread that shares it, and at 2,048 matches ran at 0.4 times one thread's rate
+    (bench/contention.py). Both kernels give the same matches, step for step (tests/test_tennis_env.py)."""
+
+    def __init__(self, parallel: bool, probe_every: int = 50, clock=time.perf_counter) -> None:
+        self.kernels = (_step_serial, _step_parallel) if parallel else (_step_serial,)
+        self.clock = clock
+        self.seconds = [0.0] * len(self.kernels)  # per step, a running average of the last timings
+        self.timed = [0] * len(self.kernels)
+        self.probe_every, self.calls = probe_every, 0
+
+    def __call__(self, *args) -> None:
+        self.calls += 1
+        if len(self.kernels) == 1:
+            return self.kernels[0](*args)
+        untried = [k for k, n in enumerate(self.timed) if n < 2]  # the first call of each compiles or loads it
+        best = int(self.seconds[1] < self.seconds[0])
+        k = untried[0] if untried else (1 - best if self.calls % self.probe_every == 0 else best)
+        start = self.clock()
+        self.kernels[k](*args)
+        elapsed = self.clock() - start
+        self.seconds[k] = elapsed if self.timed[k] < 2 else 0.5 * (self.seconds[k] + elapsed)
+        self.timed[k] += 1
+
+
 @numba.njit(cache=True)
 def _restart_rackets(p, e, seed, match_id, racket, ball, stack, ticks, grounded, draws) -> None:
     """Both rackets of match e to new starts with zeroed stacks and the first frame (an agent reset, spec 7)."""
@@ -407,6 +435,7 @@ class TennisCore:
             raise ValueError(f"seed must be a non-negative integer, got {seed}")
         self.params = params if params is not None else TennisParams()
         self.num_matches = E = int(num_matches)
+        self._faster_kernel: FasterKernel | None = None
         self.seed = int(seed)
         self.match_ids = np.arange(match_offset, match_offset + E, dtype=np.int64)  # (E,)
         self.racket = np.zeros((E, 2, 4))
@@ -481,8 +510,10 @@ class TennisCore:
         self.academy[:] = False
         return self.stack.copy()
 
-    def _kernel(self):
-        return _step_parallel if self.num_matches >= PARALLEL_MIN_MATCHES else _step_serial
+    def _kernel(self) -> FasterKernel:
+        if self._faster_kernel is None:
+            self._faster_kernel = FasterKernel(parallel=self.num_matches >= PARALLEL_MIN_MATCHES)
+        return self._faster_kernel
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One decision (5 ticks) of every match.

@@ -59,3 +59,32 @@ def test_make_trains_summary_reads_the_run_in_the_notebooks_output_folder(tmp_pa
     missing = run_summary({"TENNIS_OUTPUT_DIR": str(tmp_path / "elsewhere")})
     assert missing.returncode != 0 and f"no training history at {tmp_path / 'elsewhere' / 'runs' / 'history.json'}" in (
         missing.stderr)
+
+
+def test_a_finished_seed_is_reused_only_under_the_same_settings_and_another_is_set_aside(tmp_path, monkeypatch):
+    trained = []
+
+    def fake_papermill(command, env, check):  # what the notebook leaves: a history of the settings it was given
+        out = Path(env["TENNIS_OUTPUT_DIR"])
+        (out / "runs").mkdir(parents=True, exist_ok=True)
+        (out / "runs" / "history.json").write_text(json.dumps({"budget": env.get("TENNIS_MATCH_STEPS")}))
+        trained.append(env.get("TENNIS_MATCH_STEPS"))
+
+    monkeypatch.setattr(solve.subprocess, "run", fake_papermill)
+    monkeypatch.setattr(solve, "behaviour_digest", lambda config, overrides: f"digest of {config} {overrides}")
+    out = tmp_path / "seed_0"
+    assert solve.run_seed("default", 0, out, "{}", {"TENNIS_MATCH_STEPS": "100"}) == {"budget": "100"}
+    assert solve.run_seed("default", 0, out, "{}", {"TENNIS_MATCH_STEPS": "100"}) == {"budget": "100"}
+    assert trained == ["100"]  # the same key: reused
+    assert solve.run_seed("default", 0, out, "{}", {"TENNIS_MATCH_STEPS": "200"}) == {"budget": "200"}
+    assert solve.run_seed("default", 0, out, '{"clip": 0.1}', {"TENNIS_MATCH_STEPS": "200"}) == {"budget": "200"}
+    assert trained == ["100", "200", "200"]  # another budget, other overrides: trained again
+    aside = sorted(p for p in tmp_path.iterdir() if p.name.startswith("seed_0.set-aside-"))
+    assert [json.loads((a / "runs" / "history.json").read_text())["budget"] for a in aside] == ["100", "200"]
+    assert not (tmp_path / "results").exists()
+
+
+def test_notebook_settings_name_only_what_differs_from_the_notebook():
+    assert solve.notebook_settings(None, None, 0.0, True) == {}
+    assert solve.notebook_settings(2.5, 100, 0.5, False) == {"TENNIS_MINUTES": "2.5", "TENNIS_MATCH_STEPS": "100",
+                                                            "TENNIS_STOP_AVERAGE": "0.5", "TENNIS_STOP_AT_CEILING": "0"}

@@ -12,10 +12,13 @@ from tennis_sim.core import (
     AGENT_B,
     PRACTICE_MAX_TICKS,
     PRACTICE_MIN_TICKS,
+    FasterKernel,
     TennisCore,
     TennisParams,
     _ball_vs_racket,
     _racket_geometry,
+    _step_parallel,
+    _step_serial,
 )
 from tennis_sim.environment import (
     BRAIN_NAME,
@@ -230,10 +233,11 @@ def test_mirror_symmetry_between_the_two_sides():
     assert t > 5
 
 
-@pytest.mark.parametrize("num_matches", [8, 96])  # the serial and the threaded kernel
-def test_vectorised_equals_single_matches_step_for_step(num_matches):
+@pytest.mark.parametrize("num_matches, kernel", [(8, _step_serial), (96, _step_serial), (96, _step_parallel)])
+def test_vectorised_equals_single_matches_step_for_step(num_matches, kernel):
     rng = np.random.default_rng(1)
     many = TennisCore(num_matches, seed=7)
+    many._kernel().kernels = (kernel,)  # this kernel only, whichever the clock would pick
     singles = [TennisCore(1, seed=7, match_offset=k) for k in range(num_matches)]
     for t in range(150):
         actions = rng.uniform(-1.2, 1.2, (num_matches, 2, 2))
@@ -242,6 +246,29 @@ def test_vectorised_equals_single_matches_step_for_step(num_matches):
             o, r, d, m = single.step(actions[k : k + 1])
             assert np.array_equal(o[0], obs[k]) and np.array_equal(r[0], reward[k]), f"match {k}, decision {t}"
             assert d[0] == done[k] and m[0] == max_reached[k], f"match {k}, decision {t}"
+
+
+def test_the_faster_kernel_runs_and_the_other_is_timed_now_and_then():
+    now, log = [0.0], []
+
+    def kernel(name, seconds):
+        def run(*_):
+            log.append(name)
+            now[0] += seconds
+        return run
+
+    chooser = FasterKernel(parallel=True, probe_every=10, clock=lambda: now[0])
+    chooser.kernels = (kernel("serial", 3.0), kernel("parallel", 1.0))
+    for _ in range(30):
+        chooser()
+    assert log[:4] == ["serial", "serial", "parallel", "parallel"]  # each timed twice: the first call compiles
+    assert log[4:] == ["parallel"] * 5 + ["serial"] + ["parallel"] * 9 + ["serial"] + ["parallel"] * 9 + ["serial"]
+    chooser.kernels = (kernel("serial", 3.0), kernel("parallel", 9.0))  # another program now holds a core
+    for _ in range(12):
+        chooser()
+    # One slow step moves the parallel kernel's average past the serial one's; a probe every 10 steps keeps watching.
+    assert log[-12:] == ["parallel"] + ["serial"] * 8 + ["parallel"] + ["serial"] * 2
+    assert FasterKernel(parallel=False).kernels == (_step_serial,)
 
 
 def test_practice_matches_leave_the_scored_matches_as_they_were():
