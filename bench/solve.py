@@ -16,6 +16,7 @@ Run: .venv/bin/python bench/solve.py [--config default] [--seeds 0 1 2 3 4] [--m
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -35,11 +36,16 @@ from evaluation import Evaluation, evaluation_matches, first_solved, moving_aver
 THREAD_VARIABLES = ("TENNIS_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")  # they change a run's numbers
 
 
+@functools.cache
+def _digest(config: str, overrides: str) -> str:  # a short training run: once per configuration, not per seed
+    return behaviour_digest(config, overrides)
+
+
 def run_key(config: str, seed: int, overrides: str, settings: dict[str, str]) -> dict:
     """Everything that decides a run's numbers: a finished run is reused only under the same key."""
     return dict(config=config, seed=seed, overrides=json.loads(overrides), settings=settings,
                 threads={k: os.environ.get(k) for k in THREAD_VARIABLES},
-                behaviour=behaviour_digest(config, overrides))  # fmt: skip
+                behaviour=_digest(config, overrides))  # fmt: skip
 
 
 def _set_aside_if_other(out: Path, key: dict) -> None:

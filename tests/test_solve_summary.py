@@ -71,7 +71,7 @@ def test_a_finished_seed_is_reused_only_under_the_same_settings_and_another_is_s
         trained.append(env.get("TENNIS_MATCH_STEPS"))
 
     monkeypatch.setattr(solve.subprocess, "run", fake_papermill)
-    monkeypatch.setattr(solve, "behaviour_digest", lambda config, overrides: f"digest of {config} {overrides}")
+    monkeypatch.setattr(solve, "_digest", lambda config, overrides: f"digest of {config} {overrides}")
     out = tmp_path / "seed_0"
     assert solve.run_seed("default", 0, out, "{}", {"TENNIS_MATCH_STEPS": "100"}) == {"budget": "100"}
     assert solve.run_seed("default", 0, out, "{}", {"TENNIS_MATCH_STEPS": "100"}) == {"budget": "100"}
