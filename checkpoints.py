@@ -22,6 +22,14 @@ WEIGHTS_ONLY_KEY = "weights_sha256"  # older files: of the weights alone
 TEMPORARY_MARK = ".partial-"  # in the name of a file being written; only such files are cleaned up
 
 
+def open_own_file(path: Path, flags: int) -> int:
+    """os.open of `path` that never follows a link: a link planted there (to someone's file) is removed first, and
+    the file that takes its place is this project's own."""
+    if path.is_symlink():
+        path.unlink()
+    return os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a reader sees the old file or the new one, never half of one. Temporary
     files that a killed writer left behind (`.<name>.partial-*`, no other) are removed first; the file gets the usual

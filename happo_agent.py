@@ -31,7 +31,7 @@ from config_checks import (
     UNIT,
     check_config,
 )
-from networks import Actor, Critic, gaussian_log_prob, observations_by_match, soft_update
+from networks import Actor, Critic, finite_actions, gaussian_log_prob, observations_by_match, soft_update
 
 NUM_AGENTS, OBS_SIZE, ACTION_SIZE = 2, 24, 2
 CHECKPOINT_FILE = "happo.pt"
@@ -250,6 +250,7 @@ class HAPPOAgent:
         # numpy, not torch, for the forward passes: see Actor.mean_numpy
         actors = self.mean_actors if deterministic else self.actors
         mean = np.stack([actor.mean_numpy(net_obs[:, k]) for k, actor in enumerate(actors)], axis=1)  # (E, A, 2)
+        finite_actions(mean, self.learn_steps)
         if deterministic:
             return np.clip(mean, -1.0, 1.0).reshape(-1, ACTION_SIZE).astype(np.float64)
         with torch.no_grad():

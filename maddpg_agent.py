@@ -21,7 +21,7 @@ from torch import nn
 from buffer import split_env_step
 from checkpoints import config_from_dict, load_checkpoint, save_checkpoint
 from config_checks import AT_LEAST_ONE, HALF_OPEN_UNIT, LAYERS, NON_NEGATIVE, POSITIVE, SEED, UNIT, check_config
-from networks import Actor, Critic, OUNoise, observations_by_match, soft_update
+from networks import Actor, Critic, OUNoise, finite_actions, observations_by_match, soft_update
 from replay_buffer import ReplayBatch, ReplayBuffer
 
 NUM_AGENTS, OBS_SIZE, ACTION_SIZE = 2, 24, 2
@@ -124,6 +124,7 @@ class MADDPGAgent:
         obs = observations_by_match(states, NUM_AGENTS, OBS_SIZE) * self.config.obs_scale  # (E, A, 24)
         with torch.no_grad():
             actions = torch.stack([actor(obs[:, k]) for k, actor in enumerate(self.actors)], dim=1).numpy()  # (E, A, 2)
+        finite_actions(actions, self.learn_steps)
         if not deterministic:
             if self.noise is None or self.noise.shape != actions.shape:
                 self.noise = OUNoise(actions.shape, self.rng, self.config.ou_theta, self.config.ou_sigma)
@@ -144,6 +145,8 @@ class MADDPGAgent:
         if keep.any():
             scale = np.float32(cfg.obs_scale)
             acts = np.asarray(actions, dtype=np.float32).reshape(E, NUM_AGENTS, ACTION_SIZE)  # (E, A, 2)
+            if not np.isfinite(acts).all():  # a replayed NaN would poison every later gradient step
+                raise ValueError("actions contain NaN or inf: refused before they reach the replay buffer")
             self.memory.add(obs[keep] * scale, acts[keep], step.rewards[keep], step.next_obs[keep] * scale,
                             step.terminated[keep].astype(np.float32))  # fmt: skip
         done = step.terminated | step.truncated  # (E,)

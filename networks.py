@@ -29,6 +29,17 @@ def observations_by_match(states: np.ndarray, num_agents: int = 2, obs_size: int
     return torch.from_numpy(states).view(-1, num_agents, obs_size)
 
 
+def finite_actions(actions: np.ndarray, learn_steps: int) -> np.ndarray:
+    """actions (E, A, 2) as given, or FloatingPointError naming the rackets whose actor gives NaN or inf: the
+    training diverged, and the environment must not be the first to say so."""
+    if not np.isfinite(actions).all():
+        rackets = sorted({int(k) for k in np.argwhere(~np.isfinite(actions))[:, 1]})
+        raise FloatingPointError(f"the actor of racket {rackets} gives NaN or inf actions after learning step "
+                                 f"{learn_steps}: training diverged (a learning rate too large?); the best checked "
+                                 "policy so far stays in runs/checkpoints/")  # fmt: skip
+    return actions
+
+
 def layer_init(layer: nn.Linear, gain: float) -> nn.Linear:
     """Orthogonal weights with `gain`, zero bias (as the reference HAPPO/MAPPO code does)."""
     nn.init.orthogonal_(layer.weight, gain)

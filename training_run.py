@@ -22,7 +22,7 @@ import numpy as np
 from IPython.display import display
 from tqdm.auto import tqdm
 
-from checkpoints import write_atomically
+from checkpoints import open_own_file, write_atomically
 from evaluation import SOLVE_SCORE, SOLVE_WINDOW, evaluate
 from plotting import plot_learning_curve
 from resume import load_resume, resumable, save_resume
@@ -59,7 +59,7 @@ def lock_output_dir(out: Path) -> None:
     out = out.resolve()
     if out in _HELD_LOCKS:
         return
-    handle = open(out / ".training.lock", "a+")  # noqa: SIM115 -- held open until the process ends
+    handle = os.fdopen(open_own_file(out / ".training.lock", os.O_RDWR), "r+")  # held open until the process ends
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -155,7 +155,7 @@ class TrainingRun:
             print(f"Resumed from {self.resume_file}: {len(self.scores)} episodes and {elapsed:.0f} s of training so far")
             self._keep_progress_lines_up_to(agent.learn_steps)
         else:  # a fresh run: nothing of an earlier run's agent may be taken for this one's (other files stay)
-            self.progress_file.write_text("")
+            write_atomically(self.progress_file, b"")
             for stale in agent_files(self.run_checkpoints):
                 stale.unlink()
         self.states = states
@@ -175,7 +175,7 @@ class TrainingRun:
                     kept.append(line)
             except (json.JSONDecodeError, KeyError, TypeError):
                 break  # the partial last line of a killed run
-        self.progress_file.write_text("".join(line + "\n" for line in kept))
+        write_atomically(self.progress_file, "".join(line + "\n" for line in kept).encode())
 
     @property
     def average(self) -> float:
@@ -207,6 +207,11 @@ class TrainingRun:
     def after_learning(self, metrics: dict, states: np.ndarray) -> None:
         """Check, keep the best policy, write progress and resume files, redraw: once per learning step."""
         agent, lim = self.agent, self.limits
+        diverged = sorted(k for k, v in metrics.items() if not np.isfinite(v).all())
+        if diverged:  # before a resume file or a check could keep the broken networks
+            raise FloatingPointError(f"training diverged at learning step {agent.learn_steps}: {', '.join(diverged)} "
+                                     f"is NaN or inf (a learning rate too large?); the best checked policy so far stays "
+                                     f"in {self.run_checkpoints}")  # fmt: skip
         self.last_metrics, self.states = metrics, states
         epochs = [v for k, v in metrics.items() if k.startswith("epochs_")]  # HAPPO's KL early stopping ends them
         if epochs:
@@ -217,7 +222,7 @@ class TrainingRun:
                     seconds=time.time() - self.start, avg100=self.average, solved_at=self.solved_at,
                     check=self.checks[-1]["average"] if self.checks else None,
                     ceiling_seconds=self.ceiling_at["seconds"] if self.ceiling_at else None)  # fmt: skip
-        with self.progress_file.open("a") as f:
+        with os.fdopen(open_own_file(self.progress_file, os.O_WRONLY | os.O_APPEND), "a") as f:
             f.write(json.dumps(line) + "\n")
         self.bar.n = len(self.scores)
         self.bar.set_postfix(avg100=f"{self.average:.3f}", best=f"{max(self.window, default=0):.2f}",

@@ -413,6 +413,40 @@ def _draw_cuts(p, seed, match_ids, draws, which, cut_ticks) -> None:
         cut_ticks[e] = PRACTICE_MIN_TICKS + int(_uniform(seed, match_ids[e], draws, e) * span)
 
 
+POSITIVE_PARAMS = ("dt", "ball_radius", "ball_mass", "ball_speed_clamp", "racket_mass", "racket_half_thickness",
+                   "racket_half_length", "run_speed", "court_half_length", "wall_inner_x", "wall_half_height",
+                   "net_half_width", "start_min")  # fmt: skip
+NON_NEGATIVE_PARAMS = ("racket_pivot_to_centre", "jump_speed", "net_clearance", "bounce_threshold", "over_top")
+ORDERED_PARAMS = (("floor_bottom", "floor_top"), ("net_bottom", "net_top"), ("wall_inner_x", "wall_outer_x"),
+                  ("start_min", "start_max"), ("floor_top", "serve_height"), ("floor_top", "racket_start_y"))  # fmt: skip
+
+
+def check_params(p: TennisParams) -> TennisParams:
+    """`p`, or a ValueError naming the first field that no court can have (NaN, a mass or a step that is not
+    positive, gravity that does not pull down, a floor above its top, ...)."""
+    for name, value in p._asdict().items():
+        kind = bool if isinstance(TennisParams._field_defaults[name], bool) else (int, float)
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)) or not math.isfinite(value):
+            wanted = "True or False" if kind is bool else "a finite number"
+            raise ValueError(f"TennisParams.{name}={value!r} must be {wanted}")
+    for name in ("ticks_per_decision", "max_ticks", "academy_max_ticks"):
+        if int(getattr(p, name)) != getattr(p, name) or getattr(p, name) < (0 if name == "academy_max_ticks" else 1):
+            raise ValueError(f"TennisParams.{name}={getattr(p, name)!r} must be a whole number of ticks, at least "
+                             f"{0 if name == 'academy_max_ticks' else 1}")  # fmt: skip
+    for name in POSITIVE_PARAMS:
+        if getattr(p, name) <= 0:
+            raise ValueError(f"TennisParams.{name}={getattr(p, name)!r} must be positive")
+    for name in NON_NEGATIVE_PARAMS:
+        if getattr(p, name) < 0:
+            raise ValueError(f"TennisParams.{name}={getattr(p, name)!r} must not be negative")
+    if p.gravity > 0:
+        raise ValueError(f"TennisParams.gravity={p.gravity!r} must not point up: -9.81 pulls down, 0 switches it off")
+    for low, high in ORDERED_PARAMS:
+        if not getattr(p, low) < getattr(p, high):
+            raise ValueError(f"TennisParams.{low}={getattr(p, low)!r} must be below {high}={getattr(p, high)!r}")
+    return p
+
+
 class TennisCore:
     """State of E Tennis matches and the two calls that change it. Actions (E, 2, 2) -> observations (E, 2, 24).
 
@@ -433,7 +467,7 @@ class TennisCore:
             raise ValueError(f"practice_matches must be between 0 and num_matches ({num_matches}), got {practice_matches}")
         if int(seed) < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed}")
-        self.params = params if params is not None else TennisParams()
+        self.params = check_params(params if params is not None else TennisParams())
         self.num_matches = E = int(num_matches)
         self._faster_kernel: FasterKernel | None = None
         self.seed = int(seed)

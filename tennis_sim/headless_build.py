@@ -21,12 +21,13 @@ launcher runs this module with the Python that wrote it. The protocol classes co
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import shlex
 import signal
 import stat
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -58,12 +59,18 @@ def _protocol():
     return proto, grpc
 
 
-def _die_with_parent() -> None:
-    """Linux: be sent SIGTERM when the client that launched us dies, even if the connection lingers."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+def _exit_when_orphaned(poll_seconds: float = 0.5) -> None:
+    """End this build (SIGTERM to itself) once the client that launched it is gone, even if the connection lingers.
+    The parent's pid is polled: Linux's PR_SET_PDEATHSIG fires when the *thread* that started the build exits, which
+    killed a build that a worker thread of a living client had launched."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="exit-when-orphaned", daemon=True).start()
 
 
 def _academy_parameters(proto):
@@ -143,14 +150,25 @@ def write_launcher(directory: str | os.PathLike, matches: int = 1) -> Path:
     target = Path(directory) / LAUNCHER_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     package_parent = Path(__file__).resolve().parent.parent
-    target.write_text(
-        "#!/bin/sh\n"
-        "# Headless Tennis build (tennis_sim): the simulator speaking ML-Agents API-4 to the unityagents client.\n"
-        f"PYTHONPATH={shlex.quote(str(package_parent))}${{PYTHONPATH:+:$PYTHONPATH}} exec "
-        f"{shlex.quote(sys.executable)} -m tennis_sim.headless_build --matches {int(matches)} \"$@\"\n"
-    )
-    target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    script = ("#!/bin/sh\n"
+              "# Headless Tennis build (tennis_sim): the simulator speaking ML-Agents API-4 to the unityagents client.\n"
+              f"PYTHONPATH={shlex.quote(str(package_parent))}${{PYTHONPATH:+:$PYTHONPATH}} exec "
+              f"{shlex.quote(sys.executable)} -m tennis_sim.headless_build --matches {int(matches)} \"$@\"\n")  # fmt: skip
+    # A new file renamed over the target: a link planted there is replaced, never written through.
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o777 & ~_umask())
+    with os.fdopen(fd, "w") as f:
+        f.write(script)
+    partial.chmod(partial.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    os.replace(partial, target)
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -166,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.port is None or not 0 < args.port < 65536:
         parser.error(f"--port must be a TCP port (1-65535), got {args.port}; the unityagents client passes it")
-    _die_with_parent()
+    _exit_when_orphaned()
     serve(args.port, args.matches)
 
 

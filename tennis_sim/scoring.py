@@ -40,8 +40,9 @@ def evaluation_matches(episodes: int, most: int = 20) -> int:
 
 
 def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: int) -> Evaluation:
-    """`episodes_per_match` whole episodes in every match of `env`, all matches stepping together, episodes
-    ordered match by match: (E * episodes_per_match,) scores and flags. `env` should be fresh (its first rallies
+    """`episodes_per_match` whole episodes in every scored match of `env`, all matches stepping together, episodes
+    ordered match by match: (E * episodes_per_match,) scores and flags; a simulator's practice matches play along
+    unscored, as in training. `env` should be fresh (its first rallies
     start with a serve).
 
     Every match contributes the same number of episodes, so short episodes are not over-represented. When the
@@ -53,14 +54,17 @@ def evaluate(act: Callable[[np.ndarray], np.ndarray], env, episodes_per_match: i
     brain = env.brain_names[0]
     states = env.reset(train_mode=True)[brain].vector_observations
     E = states.shape[0] // 2
+    scored = E - getattr(getattr(env, "core", None), "num_practice", 0)  # practice matches (the last) are not scored
+    if scored < 1:
+        raise ValueError(f"all {E} matches of this environment are practice matches: none is scored")
     running = np.zeros((E, 2))
     after_timeout = np.zeros(E, dtype=bool)  # the match's last episode ended at the step limit
-    episodes: list[list[tuple[float, bool, bool]]] = [[] for _ in range(E)]
+    episodes: list[list[tuple[float, bool, bool]]] = [[] for _ in range(scored)]
     while min(len(e) for e in episodes) < episodes_per_match:
         info = env.step(act(states))[brain]
         running += np.reshape(info.rewards, (E, 2))
         timeout = np.reshape(info.max_reached, (E, 2))[:, 0]
-        for k in np.flatnonzero(np.reshape(info.local_done, (E, 2))[:, 0]):
+        for k in np.flatnonzero(np.reshape(info.local_done, (E, 2))[:scored, 0]):
             if len(episodes[k]) < episodes_per_match:
                 episodes[k].append((float(running[k].max()), bool(timeout[k]), bool(after_timeout[k])))
             running[k], after_timeout[k] = 0.0, timeout[k]

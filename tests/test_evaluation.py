@@ -161,3 +161,16 @@ def test_the_summary_names_both_kinds_of_start():
     result = Evaluation(np.array([2.7, 0.1, 2.6]), np.array([True, False, True]), np.array([False, False, True]))
     assert result.summary() == ("average 1.800 over 3 episodes (min 0.10, max 2.70); 2 of 3 at the ceiling (1 of 2 "
                                 "that began with a serve, 1 of 1 that began with the ball in flight)")
+
+
+def test_practice_matches_play_along_unscored():
+    def reach(states):  # rackets that chase the ball: rallies of different lengths in different matches
+        return np.clip(np.stack([states[:, -4] - states[:, -8], np.ones(len(states))], axis=1), -1, 1)
+
+    with_practice = evaluate(reach, TennisEnvironment(num_matches=5, seed=4, practice_matches=2), episodes_per_match=3)
+    without = evaluate(reach, TennisEnvironment(num_matches=3, seed=4), episodes_per_match=3)
+    assert len(with_practice.scores) == 9
+    for field in Evaluation._fields:  # the practice matches leave the scored ones as they were, and are not counted
+        assert np.array_equal(getattr(with_practice, field), getattr(without, field)), field
+    with pytest.raises(ValueError, match="all 2 matches of this environment are practice matches"):
+        evaluate(reach, TennisEnvironment(num_matches=2, seed=4, practice_matches=2), episodes_per_match=1)

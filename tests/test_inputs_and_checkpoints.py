@@ -262,6 +262,32 @@ def test_an_output_folder_in_use_is_refused_at_once(tmp_path):
     lock_output_dir(tmp_path)  # and a process may ask again for a folder it holds
 
 
+def test_links_planted_in_the_output_folder_are_replaced_never_written_through(tmp_path):
+    from rollout import play
+
+    from happo_agent import HAPPOAgent, HAPPOConfig
+    from tennis_sim.environment import make_env
+    from tennis_sim.headless_build import write_launcher
+    from training_run import RunLimits
+
+    victims = {name: tmp_path / f"victim_{k}" for k, name in enumerate(
+        ("out/.training.lock", "out/runs/progress.jsonl", "build/Tennis.x86_64"))}  # fmt: skip
+    for name, victim in victims.items():
+        victim.write_text("a user's file\n")
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).symlink_to(victim)
+    config = HAPPOConfig(num_matches=2, practice_matches=0, update_every=8, buffer_steps=8, minibatch_size=16, seed=3)
+    agent = HAPPOAgent(config)
+    run = TrainingRun(agent, make_env(num_matches=2, seed=3), tmp_path / "out", 3,
+                      RunLimits(check_every=0, resume_every=0, progress="lines"))  # fmt: skip
+    run.states = play(agent, run.env, run.states, 8)
+    run.after_learning({"epochs_0": 1.0}, run.states)  # one progress line
+    write_launcher(tmp_path / "build")
+    for name, victim in victims.items():
+        assert victim.read_text() == "a user's file\n", name
+        assert not (tmp_path / name).is_symlink() and (tmp_path / name).stat().st_size > 0, name
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -453,3 +479,34 @@ def test_an_actors_defaults_are_the_designs():
 
     actor = Actor()
     assert actor.std().tolist() == pytest.approx([0.5, 0.5]) and actor.log_std.requires_grad
+
+
+def test_diverged_networks_are_named_before_the_environment_sees_a_nan(tmp_path):
+    from rollout import play
+
+    from happo_agent import HAPPOAgent, HAPPOConfig
+    from maddpg_agent import MADDPGAgent, MADDPGConfig
+    from tennis_sim.environment import make_env
+    from training_run import RunLimits
+
+    states = np.zeros((4, 24))
+    for agent in (HAPPOAgent(HAPPOConfig(num_matches=2)), MADDPGAgent(MADDPGConfig(num_matches=2))):
+        with torch.no_grad():  # the acting actors and, for HAPPO, the averaged ones that play the mean action
+            for actor in (agent.actors[1], getattr(agent, "mean_actors", agent.actors)[1]):
+                actor.body[-2].bias.fill_(float("nan"))
+        for deterministic in (True, False):
+            with pytest.raises(FloatingPointError, match=r"actor of racket \[1\] gives NaN or inf actions after "
+                                                         r"learning step 0: training diverged"):  # fmt: skip
+                agent.act(states, deterministic=deterministic)
+    maddpg = MADDPGAgent(MADDPGConfig(num_matches=2))
+    with pytest.raises(ValueError, match="NaN or inf: refused before they reach the replay buffer"):
+        maddpg.step(states, np.full((4, 2), np.nan), [0.0] * 4, states, [False] * 4, [False] * 4)
+    assert len(maddpg.memory) == 0
+    config = HAPPOConfig(num_matches=2, practice_matches=0, update_every=8, buffer_steps=8, minibatch_size=16, seed=3)
+    agent = HAPPOAgent(config)
+    run = TrainingRun(agent, make_env(num_matches=2, seed=3), tmp_path, 3,
+                      RunLimits(check_every=1, check_from=0.0, resume_every=1, progress="lines"))  # fmt: skip
+    run.states = play(agent, run.env, run.states, 8)
+    with pytest.raises(FloatingPointError, match="diverged at learning step 1: critic_loss is NaN or inf"):
+        run.after_learning({"actor_loss_0": 0.1, "critic_loss": float("nan")}, run.states)
+    assert not run.resume_file.exists() and not agent_files(run.run_checkpoints)

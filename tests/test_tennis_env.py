@@ -271,6 +271,21 @@ def test_the_faster_kernel_runs_and_the_other_is_timed_now_and_then():
     assert FasterKernel(parallel=False).kernels == (_step_serial,)
 
 
+@pytest.mark.parametrize("field, value, message", [
+    ("ball_mass", -0.75, "ball_mass=-0.75 must be positive"), ("racket_mass", 0.0, "racket_mass=0.0 must be positive"),
+    ("gravity", 9.81, "gravity=9.81 must not point up"), ("dt", 0.0, "dt=0.0 must be positive"),
+    ("ticks_per_decision", 0, "ticks_per_decision=0 must be a whole number of ticks, at least 1"),
+    ("max_ticks", 20.5, "max_ticks=20.5 must be a whole number"), ("net_top", float("nan"), "net_top=nan must be a finite"),
+    ("floor_top", -4.0, "floor_bottom=-3.75 must be below floor_top=-4.0"), ("jump_speed", -7.0, "must not be negative"),
+    ("start_max", 5.0, "start_min=6.0 must be below start_max=5.0"), ("clean_serve_on_reset", 1, "must be True or False"),
+])  # fmt: skip
+def test_impossible_physics_is_refused_with_the_fields_name(field, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)) as refused:
+        TennisCore(1, params=TennisParams(**{field: value}))
+    assert str(refused.value).startswith("TennisParams.")
+    assert TennisCore(1, params=TennisParams(max_ticks=20, academy_max_ticks=0)).params.max_ticks == 20
+
+
 def test_practice_matches_leave_the_scored_matches_as_they_were():
     rng = np.random.default_rng(2)
     with_practice, without = TennisCore(5, seed=3, practice_matches=2), TennisCore(3, seed=3)

@@ -224,3 +224,24 @@ def test_killing_the_client_ends_the_build(build_dir, port):
         assert gone(build_pid, 15), "the build outlived its client"
     finally:
         client.kill()
+
+
+def test_a_build_started_from_a_worker_thread_lives_on(build_dir, port):
+    in_fresh_client(check_a_build_started_from_a_worker_thread_lives_on, build_dir, port)
+
+
+def check_a_build_started_from_a_worker_thread_lives_on(build_dir, port):
+    import threading
+
+    opened = []
+    worker = threading.Thread(target=lambda: opened.append(open_build(build_dir, port)))
+    worker.start()
+    worker.join()  # the thread that launched the build is gone; the client, and so the build, are not
+    remote = opened[0]
+    try:
+        time.sleep(1.5)  # the build's watch looks every 0.5 s
+        remote.reset(train_mode=True)
+        info = remote.step(np.zeros((2, 2)))[BRAIN_NAME]
+        assert info.vector_observations.shape == (2, 24)
+    finally:
+        remote.close()
