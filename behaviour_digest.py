@@ -73,7 +73,7 @@ def behaviour_digest(config_name: str = "default", overrides_json: str = "{}") -
     try:
         with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(io.StringIO()):
             namespace = dict(
-                TRAIN=True, THREADS=1, UNITY_PATH="", config=config, Agent=agent_class, SEED=config.seed, make_env=make_env,
+                TRAIN=True, UNITY_PATH="", config=config, Agent=agent_class, SEED=config.seed, make_env=make_env,
                 brain_name="TennisBrain", env=None, OUTPUT_DIR=scratch, EPISODES=0, MINUTES=1e6,
                 MATCH_STEPS=_match_steps(config), STOP_AT_CEILING=False, STOP_AVERAGE=0.0, CHECK_EVERY=CHECK_EVERY,
                 CHECK_FROM=0.0, RESUME_EVERY=CHECK_EVERY, PROGRESS="lines", RunLimits=RunLimits, TrainingRun=TrainingRun,

@@ -186,8 +186,13 @@ def _place_norms(linears: list[_Linear], norms: list[_Norm], size_in: int, path:
 
 
 def build_actor(state: dict[str, torch.Tensor], path: Path, activation: str = "relu",
-                norm_after_activation: bool = False) -> CourseActor:  # fmt: skip
-    """The network that the state_dict's shapes describe, in eval mode (BatchNorm uses its running statistics)."""
+                norm_after_activation: bool = False, ignore: Sequence[str] = ()) -> CourseActor:  # fmt: skip
+    """The network that the state_dict's shapes describe, in eval mode (BatchNorm uses its running statistics).
+    Layers named in `ignore` are left out: course code sometimes computes a layer and then does not use it."""
+    unknown = sorted(set(ignore) - {name.rpartition(".")[0] for name in state})
+    if unknown:
+        raise ActorFileError(f"{path}: --ignore {unknown}: no such layer (the file has {_layer_names(state)})")
+    state = {name: t for name, t in state.items() if name.rpartition(".")[0] not in set(ignore)}
     linears, norms = _layers(state, path)
     size_in = _check_shapes(linears, path)
     placed = _place_norms(linears, norms, size_in, path)
@@ -226,12 +231,16 @@ def build_actor(state: dict[str, torch.Tensor], path: Path, activation: str = "r
 
 
 def load_actor(path: str | Path, activation: str = "relu", norm_after_activation: bool = False,
-               key: str | None = None) -> CourseActor:  # fmt: skip
+               key: str | None = None, ignore: Sequence[str] = ()) -> CourseActor:  # fmt: skip
     """A course student's actor from its weights file alone."""
     if activation not in ACTIVATIONS:
         raise ActorFileError(f"activation {activation!r}: tennis-play knows {sorted(ACTIVATIONS)}")
     path = Path(path)
-    return build_actor(read_state_dict(path, key), path, activation, norm_after_activation)
+    return build_actor(read_state_dict(path, key), path, activation, norm_after_activation, ignore)
+
+
+def _layer_names(state: dict[str, torch.Tensor]) -> list[str]:
+    return list(dict.fromkeys(name.rpartition(".")[0] for name in state))
 
 
 def load_with_class(path: str | Path, model: str, args: object = (), joint: bool = False,
@@ -322,10 +331,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--norm-after-activation", action="store_true",
                         help="a hidden BatchNorm1d after its activation (default: before it)")
     parser.add_argument("--key", help="the actor's state_dict in a file that holds several")
+    parser.add_argument("--ignore", nargs="+", default=[], metavar="LAYER",
+                        help="layers the actor's forward pass computes but does not use (e.g. input)")
     parser.add_argument("--model", help="your own class instead, as file.py:ClassName")
     parser.add_argument("--model-args", default="[]", help="its constructor's arguments as JSON: a list or an object")
     parser.add_argument("--joint", action="store_true", help="with --model: it reads both rackets' observations (48)")
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # small networks: more threads only wait on each other, the more so on a busy machine
     if len(args.actors) > 2:
         parser.error(f"{len(args.actors)} actor files: give one (both rackets) or two (one per racket)")
     if args.episodes < 1:
@@ -338,7 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--model-args {args.model_args!r} is not a JSON list or object ({err})")
     try:
         actors = [load_with_class(p, args.model, model_args, args.joint, args.key) if args.model else
-                  load_actor(p, args.activation, args.norm_after_activation, args.key) for p in args.actors]  # fmt: skip
+                  load_actor(p, args.activation, args.norm_after_activation, args.key, args.ignore)
+                  for p in args.actors]  # fmt: skip
     except ActorFileError as err:
         print(f"tennis-play: {err}", file=sys.stderr)
         return 2

@@ -213,3 +213,16 @@ def test_an_untrained_happo_actor_plays_badly(tmp_path):  # the scores come from
     agent = HAPPOAgent(HAPPOConfig(num_matches=2))
     path = saved(tmp_path, course_layout(agent.actors[0], agent.config.obs_scale))
     assert play_actors([load_actor(path)], episodes=20, seed=3).scores.mean() < 0.2
+
+
+def test_a_layer_computed_but_unused_is_left_out_by_name(tmp_path):
+    torch.manual_seed(5)
+    module = CourseActor(input_norm=True)  # as if its forward pass computed bn0 and then fed the raw state on
+    plain = CourseActor()
+    plain.load_state_dict({k: v for k, v in module.state_dict().items() if not k.startswith("bn0.")})
+    file = saved(tmp_path, module.state_dict())
+    actor = load_actor(file, ignore=["bn0"])
+    assert actor.layout.startswith("24 -> 256")
+    np.testing.assert_allclose(actor.act(STATES), expected(plain, STATES), atol=1e-5)
+    with pytest.raises(ActorFileError, match=r"--ignore \['bn9'\]: no such layer \(the file has \['fc1', 'fc2', 'fc3', 'bn0'"):
+        load_actor(file, ignore=["bn9"])

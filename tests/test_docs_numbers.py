@@ -23,7 +23,7 @@ from tennis_sim.core import TennisParams  # noqa: E402
 from training_run import CHECK_MATCHES, CHECK_RALLIES, CHECK_SEED_OFFSET  # noqa: E402
 
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-DOCS = ("README.md", "Report.md", "docs/experiments.md", "docs/testing.md")
+DOCS = ("README.md", "Report.md", "docs/experiments.md", "docs/testing.md", "docs/tennis_environment.md")
 
 
 def load(name: str) -> dict:
@@ -241,8 +241,36 @@ def mutation_testing() -> list[tuple[str, str]]:
                                 "mutants that the fast tests reach")]
 
 
+def course_checkpoints() -> list[tuple[str, str]]:
+    rows = {r["repo"]: r for r in load("course_checkpoints.json")["rows"]}
+    reads = {48: "both rackets (48)", 24: "own racket (24)"}
+    checks = [("docs/tennis_environment.md", f"| {repo} | {reads[int(r['layout'].split()[0])]} | {r['mean']:.3f}, "
+               f"{r['ceiling']} |") for repo, r in rows.items()]  # fmt: skip
+    fury = rows["Fury1/DeepRL-Tennis"]
+    checks.append(("README.md", f"checkpoint_actor.pth: {fury['layout']} 100 episodes: mean score {fury['mean']:.3f}, "
+                                f"median {fury['median']:.2f}; {fury['at_least_half']}% at or above 0.5, "
+                                f"{fury['ceiling']}% kept to the step limit (the ceiling)"))
+    kept = sorted(rows[repo]["ceiling"] for repo in ("DarylRodrigo/drlnd-Tennis", "Fury1/DeepRL-Tennis"))
+    checks.append(("Report.md", f"the two whose recorded Unity rally lasted to the step limit keep {kept[0]} and "
+                                f"{kept[1]} of 100 rallies to the limit here"))
+    joint = rows["tommytracey/DeepRL-P3-Collaboration-Competition"]
+    assert joint["ceiling"] == joint["swapped"]["ceiling"] == 0  # "none of 100 here", with either racket order
+    return checks
+
+
+def contention() -> list[tuple[str, str]]:
+    results = load("contention.json")
+    (one, two), sim = results["ratios"], results["simulator"]
+    assert one["same_match_steps"] and two["same_match_steps"]  # "solved at the same match steps"
+    return [("README.md", f"in a median of {one['seconds_ratio_median']:.2f} and {two['seconds_ratio_median']:.2f} "
+                          "times the quiet run's seconds"),
+            ("README.md", f"at 2,048 matches it kept {sim[1]['shipped'] / sim[0]['shipped']:.0%} of its quiet rate with "
+                          "one busy core")]
+
+
 def quoted() -> list[tuple[str, str]]:
-    return make_train_and_ten_seeds() + changes_study() + older_studies() + deeper_evaluation() + mutation_testing()
+    return (make_train_and_ten_seeds() + changes_study() + older_studies() + deeper_evaluation() + mutation_testing()
+            + course_checkpoints() + contention())
 
 
 @pytest.mark.parametrize(("doc", "text"), quoted(), ids=lambda v: v if v.endswith(".md") else v[:60])
@@ -296,7 +324,7 @@ def test_the_report_is_short_and_covers_the_rubric():
 def test_no_doc_names_a_file_the_clone_lacks():
     """Paths in backticks or links must exist, except what runs create (runs/, build/, .venv) and examples."""
     made_by_runs = ("runs/", "build/", ".venv", "out/", "Tennis_Linux", "/path/", "/shared/", "~/")
-    for doc in (*DOCS, "docs/tennis_environment.md"):
+    for doc in DOCS:
         text = (ROOT / doc).read_text()
         assert "seed_report" not in text and "the design we were given" not in text, doc
         for path in re.findall(r"[`(]((?:[\w.-]+/)*[\w.-]+\.(?:py|md|json|csv|png|gif|txt|ipynb|toml))[`)#]", text):
