@@ -26,7 +26,7 @@ def open_own_file(path: Path, flags: int) -> int:
     """os.open of `path` that never follows a link: a link planted there (to someone's file) is removed first, and
     the file that takes its place is this project's own."""
     if path.is_symlink():
-        path.unlink()
+        path.unlink(missing_ok=True)  # another process may have replaced it first
     return os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW, 0o666)
 
 

@@ -36,7 +36,7 @@ def finite_actions(actions: np.ndarray, learn_steps: int) -> np.ndarray:
         rackets = sorted({int(k) for k in np.argwhere(~np.isfinite(actions))[:, 1]})
         raise FloatingPointError(f"the actor of racket {rackets} gives NaN or inf actions after learning step "
                                  f"{learn_steps}: training diverged (a learning rate too large?); the best checked "
-                                 "policy so far stays in runs/checkpoints/")  # fmt: skip
+                                 "policy so far stays in the run's checkpoints folder")  # fmt: skip
     return actions
 
 

@@ -207,7 +207,7 @@ class TrainingRun:
     def after_learning(self, metrics: dict, states: np.ndarray) -> None:
         """Check, keep the best policy, write progress and resume files, redraw: once per learning step."""
         agent, lim = self.agent, self.limits
-        diverged = sorted(k for k, v in metrics.items() if not np.isfinite(v).all())
+        diverged = sorted(k for k, v in metrics.items() if not np.isfinite(v).all()) + nonfinite_networks(agent)
         if diverged:  # before a resume file or a check could keep the broken networks
             raise FloatingPointError(f"training diverged at learning step {agent.learn_steps}: {', '.join(diverged)} "
                                      f"is NaN or inf (a learning rate too large?); the best checked policy so far stays "
@@ -279,6 +279,15 @@ class TrainingRun:
             print(f"kept the policy of learning step {best['learn_steps']}: check average {best['average']:.3f}, "
                   f"{best['ceiling']} of {CHECK_MATCHES * CHECK_RALLIES} check rallies at the ceiling")  # fmt: skip
         return history
+
+
+def nonfinite_networks(agent) -> list[str]:
+    """The agent's networks (by attribute) holding a NaN or inf parameter: a last gradient step can break them
+    while the metrics it reports, computed before it, are still finite."""
+    import torch  # here, so that the bookkeeping does not need torch until an agent is checked
+
+    return [f"the weights of {name}" for name, net in vars(agent).items() if isinstance(net, torch.nn.Module)
+            and not all(torch.isfinite(p).all() for p in net.parameters())]  # fmt: skip
 
 
 def agent_files(directory: Path) -> list[Path]:

@@ -16,7 +16,9 @@ Run: .venv/bin/python bench/solve.py [--config default] [--seeds 0 1 2 3 4] [--m
 from __future__ import annotations
 
 import argparse
+import fcntl
 import functools
+import hashlib
 import json
 import os
 import subprocess
@@ -33,7 +35,7 @@ from result_files import write_json  # noqa: E402
 from behaviour_digest import behaviour_digest  # noqa: E402
 from evaluation import Evaluation, evaluation_matches, first_solved, moving_average  # noqa: E402
 
-THREAD_VARIABLES = ("TENNIS_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")  # they change a run's numbers
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")  # they change a run's numbers (TENNIS_THREADS: settings)
 
 
 @functools.cache
@@ -44,8 +46,29 @@ def _digest(config: str, overrides: str) -> str:  # a short training run: once p
 def run_key(config: str, seed: int, overrides: str, settings: dict[str, str]) -> dict:
     """Everything that decides a run's numbers: a finished run is reused only under the same key."""
     return dict(config=config, seed=seed, overrides=json.loads(overrides), settings=settings,
-                threads={k: os.environ.get(k) for k in THREAD_VARIABLES},
+                threads={k: os.environ.get(k) for k in THREAD_VARIABLES}, defaults=_notebook_defaults(),
                 behaviour=_digest(config, overrides))  # fmt: skip
+
+
+def _notebook_defaults() -> str:
+    """sha256 of the notebook's parameters cell: its defaults (the budget, the stop rules) decide a run too."""
+    cells = json.loads((ROOT / "Tennis.ipynb").read_text())["cells"]
+    source = next("".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+def _in_use(out: Path) -> bool:
+    """Another process trains in `out` now (it holds the notebook's lock on the folder)."""
+    lock = out / ".training.lock"
+    if lock.is_symlink() or not lock.is_file():
+        return False
+    with open(lock) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 def _set_aside_if_other(out: Path, key: dict) -> None:
@@ -53,7 +76,10 @@ def _set_aside_if_other(out: Path, key: dict) -> None:
     key_file = out / "run_key.json"
     if not out.exists() or not any(out.iterdir()):
         return
-    held = json.loads(key_file.read_text()) if key_file.is_file() else None
+    try:
+        held = json.loads(key_file.read_text()) if key_file.is_file() else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        held = {}  # a damaged key is another key: set aside, not trusted
     if held == key:
         return
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -68,6 +94,8 @@ def run_seed(config: str, seed: int, out: Path, overrides: str = "{}", settings:
     variables for the notebook (the budget, the stop rules); unset ones keep the notebook's defaults."""
     settings = dict(settings or {})
     key = run_key(config, seed, overrides, settings)
+    if _in_use(out):
+        raise SystemExit(f"{out} is being trained by another process now: wait for it, or use another --out or --tag")
     _set_aside_if_other(out, key)
     history_file = out / "runs" / "history.json"
     if history_file.is_file():
@@ -75,7 +103,8 @@ def run_seed(config: str, seed: int, out: Path, overrides: str = "{}", settings:
         return json.loads(history_file.read_text())
     out.mkdir(parents=True, exist_ok=True)
     (out / "run_key.json").write_text(json.dumps(key, indent=1) + "\n")
-    env = dict(os.environ, TENNIS_SEED=str(seed), TENNIS_CONFIG=config, TENNIS_OUTPUT_DIR=str(out), TENNIS_WATCH="0",
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("TENNIS_")}  # only the key's settings count
+    env = dict(inherited, TENNIS_SEED=str(seed), TENNIS_CONFIG=config, TENNIS_OUTPUT_DIR=str(out), TENNIS_WATCH="0",
                TENNIS_PROGRESS="lines", TENNIS_OVERRIDES=overrides, **settings)  # fmt: skip
     print(f"seed {seed}: training {config} {overrides} {settings or '(the notebook defaults)'} -> {out}", flush=True)
     subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),

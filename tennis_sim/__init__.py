@@ -11,7 +11,8 @@ PLAYING = {"load_actor": "load_actor", "play_actors": "play_actors", "tennis_pla
 
 
 def __getattr__(name: str):
-    """tennis-play's functions, imported when first asked for: they need torch, which the simulator does not."""
+    """tennis-play's functions, imported when first asked for: they load torch, which the simulator itself never
+    imports (the package installs it for tennis-play)."""
     if name in PLAYING:
         from tennis_sim import course_actor
 

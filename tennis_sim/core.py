@@ -22,6 +22,7 @@ match plays the same whatever number of matches runs beside it.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from typing import NamedTuple
 
@@ -345,8 +346,8 @@ def _step_parallel(p, seed, match_ids, actions, racket, ball, stack, reward, don
 class FasterKernel:
     """Runs whichever of the serial and the parallel kernel has been faster here, by the clock, and times the other
     one every `probe_every` steps. Threads pay off on a quiet machine; when another program holds a core, each parallel
-    step waits for the thread that shares it, and at 2,048 matches ran at 0.4 times one thread's rate
-    (bench/contention.py). Both kernels give the same matches, step for step (tests/test_tennis_env.py)."""
+    step waits for the thread that shares it and can fall below one thread's rate (bench/contention.py measures both
+    under load). Both kernels give the same matches, step for step (tests/test_tennis_env.py)."""
 
     def __init__(self, parallel: bool, probe_every: int = 50, clock=time.perf_counter) -> None:
         self.kernels = (_step_serial, _step_parallel) if parallel else (_step_serial,)
@@ -425,9 +426,10 @@ def check_params(p: TennisParams) -> TennisParams:
     """`p`, or a ValueError naming the first field that no court can have (NaN, a mass or a step that is not
     positive, gravity that does not pull down, a floor above its top, ...)."""
     for name, value in p._asdict().items():
-        kind = bool if isinstance(TennisParams._field_defaults[name], bool) else (int, float)
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)) or not math.isfinite(value):
-            wanted = "True or False" if kind is bool else "a finite number"
+        flag = isinstance(TennisParams._field_defaults[name], bool)
+        is_bool = isinstance(value, (bool, np.bool_))
+        if (is_bool != flag) or not (flag or isinstance(value, numbers.Real)) or not math.isfinite(value):
+            wanted = "True or False" if flag else "a finite number"
             raise ValueError(f"TennisParams.{name}={value!r} must be {wanted}")
     for name in ("ticks_per_decision", "max_ticks", "academy_max_ticks"):
         if int(getattr(p, name)) != getattr(p, name) or getattr(p, name) < (0 if name == "academy_max_ticks" else 1):

@@ -57,14 +57,14 @@ class CourseActor:
 def read_state_dict(path: Path, key: str | None = None) -> dict[str, torch.Tensor]:
     """The tensors saved in `path`: a state_dict, or the one a dict of them holds (`key` picks among several)."""
     if not path.is_file():
-        raise ActorFileError(f"{path}: no such file")
+        raise ActorFileError(f"{path}: {'a folder, not a file' if path.is_dir() else 'no such file'}")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         found = re.search(r"GLOBAL ([\w.]+)", str(err))
         if not found:
-            raise ActorFileError(f"{path} is not a PyTorch file ({_first_line(err)}); tennis-play expected a file "
-                                 "written by torch.save(actor.state_dict(), ...)") from None  # fmt: skip
+            raise ActorFileError(f"{path} is not a PyTorch file of weights; tennis-play expected a file written by "
+                                 "torch.save(actor.state_dict(), ...)") from None  # fmt: skip
         raise ActorFileError(
             f"{path} holds a pickled Python object ({found.group(1)}), not weights; "
             "tennis-play loads weights only, so that no file can run code. Re-save the weights in your own project, "
@@ -100,8 +100,11 @@ def _tensors_in(saved: object, path: Path, key: str | None) -> dict[str, torch.T
         return inner[actors[0] if len(actors) == 1 else next(iter(inner))]
     if inner:
         raise ActorFileError(f"{path} holds several state_dicts {list(inner)}: pick the actor's with --key NAME")
-    raise ActorFileError(f"{path} holds a {type(saved).__name__}, not a state_dict of tensors: tennis-play expected a "
-                         "file written by torch.save(actor.state_dict(), ...)")  # fmt: skip
+    others = [f"{k} ({type(v).__name__})" for k, v in saved.items() if not isinstance(v, torch.Tensor)] if isinstance(
+        saved, dict) else []  # fmt: skip
+    raise ActorFileError(f"{path} holds a {type(saved).__name__}" + (f" with entries that are not tensors: {others}"
+                         if others else ", not a state_dict of tensors") + "; tennis-play expected a file written by "
+                         "torch.save(actor.state_dict(), ...)")  # fmt: skip
 
 
 @dataclass
@@ -115,6 +118,7 @@ class _Linear:
 class _Norm:
     name: str
     tensors: dict[str, torch.Tensor]  # running_mean, running_var, optionally weight, bias, num_batches_tracked
+    linears_before: int = 0  # Linear layers the file lists before it
 
     @property
     def size(self) -> int:
@@ -134,7 +138,10 @@ def _layers(state: dict[str, torch.Tensor], path: Path) -> tuple[list[_Linear], 
     linears, norms = [], []
     for prefix, tensors in modules.items():
         if "running_mean" in tensors:
-            norms.append(_Norm(prefix, tensors))
+            if "running_var" not in tensors or tensors["running_mean"].shape != tensors["running_var"].shape:
+                raise ActorFileError(f"{path}: BatchNorm1d {prefix} needs running_mean and running_var of one size, "
+                                     f"found {({k: tuple(v.shape) for k, v in tensors.items()})}")  # fmt: skip
+            norms.append(_Norm(prefix, tensors, len(linears)))
         elif set(tensors) <= {"weight", "bias"} and tensors.get("weight") is not None and tensors["weight"].dim() == 2:
             linears.append(_Linear(prefix, tensors["weight"], tensors.get("bias")))
         else:
@@ -171,9 +178,16 @@ def _check_shapes(linears: list[_Linear], path: Path) -> int:
     return size_in
 
 
-def _place_norms(linears: list[_Linear], norms: list[_Norm], size_in: int, path: Path) -> dict[int, _Norm]:
-    """Where each BatchNorm1d goes, by its size: -1 on the input, k after the k-th Linear (hidden layers only)."""
+def _digits(name: str) -> str:
+    return "".join(c for c in name.rpartition(".")[2] if c.isdigit())
+
+
+def _place_norms(linears: list[_Linear], norms: list[_Norm], size_in: int, path: Path) -> tuple[dict[int, _Norm], list[str]]:
+    """Where each BatchNorm1d goes: -1 on the input, k after the k-th Linear (hidden layers only); and a note for
+    each one whose place its size alone did not decide. Among the places its size fits, the one whose Linear has the
+    same number in its name (bn2 after fc2) wins, then the Linear the file lists just before it, then the first."""
     placed: dict[int, _Norm] = {}
+    notes: list[str] = []
     for norm in norms:
         fits = ([-1] if norm.size == size_in else []) + [k for k, lin in enumerate(linears[:-1])
                                                          if lin.weight.shape[0] == norm.size]  # fmt: skip
@@ -181,8 +195,15 @@ def _place_norms(linears: list[_Linear], norms: list[_Norm], size_in: int, path:
         if not free:
             raise ActorFileError(f"{path}: BatchNorm1d {norm.name} of size {norm.size} fits no free place between "
                                  f"the layers {[tuple(lin.weight.shape[::-1]) for lin in linears]}")  # fmt: skip
-        placed[free[0]] = norm
-    return placed
+        by_name = [k for k in free if k >= 0 and _digits(norm.name) and _digits(linears[k].name) == _digits(norm.name)]
+        listed_after = norm.linears_before - 1  # -1: listed before every Linear, so on the input
+        choice = by_name[0] if len(by_name) == 1 else (listed_after if listed_after in free else free[0])
+        placed[choice] = norm
+        if len(free) > 1:
+            where = "on the input" if choice == -1 else f"after {linears[choice].name}"
+            notes.append(f"BatchNorm1d {norm.name} fits {len(free)} places; taken {where}, from its name and its "
+                         "place in the file: check the layout above")  # fmt: skip
+    return placed, notes
 
 
 def build_actor(state: dict[str, torch.Tensor], path: Path, activation: str = "relu",
@@ -195,13 +216,13 @@ def build_actor(state: dict[str, torch.Tensor], path: Path, activation: str = "r
     state = {name: t for name, t in state.items() if name.rpartition(".")[0] not in set(ignore)}
     linears, norms = _layers(state, path)
     size_in = _check_shapes(linears, path)
-    placed = _place_norms(linears, norms, size_in, path)
+    placed, notes = _place_norms(linears, norms, size_in, path)
     modules: list[nn.Module] = []
     words = [str(size_in)]
 
     def add_norm(norm: _Norm) -> None:
         bn = nn.BatchNorm1d(norm.size, affine="weight" in norm.tensors)
-        bn.load_state_dict({k: v for k, v in norm.tensors.items()}, strict=False)
+        _load(bn, norm.tensors, norm.name, path)
         modules.append(bn)
         words.append("BN")
 
@@ -209,7 +230,7 @@ def build_actor(state: dict[str, torch.Tensor], path: Path, activation: str = "r
         add_norm(placed[-1])
     for k, lin in enumerate(linears):
         layer = nn.Linear(lin.weight.shape[1], lin.weight.shape[0], bias=lin.bias is not None)
-        layer.load_state_dict({"weight": lin.weight, **({"bias": lin.bias} if lin.bias is not None else {})})
+        _load(layer, {"weight": lin.weight, **({"bias": lin.bias} if lin.bias is not None else {})}, lin.name, path)
         modules.append(layer)
         words.append(str(lin.weight.shape[0]))
         if k == len(linears) - 1:
@@ -222,12 +243,18 @@ def build_actor(state: dict[str, torch.Tensor], path: Path, activation: str = "r
             add_norm(placed[k])
     modules.append(nn.Tanh())
     words.append("tanh")
-    notes = []
     if any(k >= 0 for k in placed):
         notes.append("a hidden BatchNorm1d is taken " + ("after its activation (--norm-after-activation)"
                      if norm_after_activation else "before its activation, the more common form; "
                      "--norm-after-activation puts it after"))  # fmt: skip
     return CourseActor(nn.Sequential(*modules).eval(), size_in == JOINT_SIZE, " -> ".join(words), notes)
+
+
+def _load(module: nn.Module, tensors: dict[str, torch.Tensor], name: str, path: Path) -> None:
+    try:
+        module.load_state_dict(tensors, strict=False)
+    except RuntimeError as err:  # a bias or statistic of another size than its layer
+        raise ActorFileError(f"{path}: layer {name} does not fit together: {_first_line(err)}") from None
 
 
 def load_actor(path: str | Path, activation: str = "relu", norm_after_activation: bool = False,

@@ -226,3 +226,45 @@ def test_a_layer_computed_but_unused_is_left_out_by_name(tmp_path):
     np.testing.assert_allclose(actor.act(STATES), expected(plain, STATES), atol=1e-5)
     with pytest.raises(ActorFileError, match=r"--ignore \['bn9'\]: no such layer \(the file has \['fc1', 'fc2', 'fc3', 'bn0'"):
         load_actor(file, ignore=["bn9"])
+
+
+class EqualSizes(nn.Module):
+    """Course code with its BatchNorm registered last, after the second of two hidden layers of one size."""
+
+    def __init__(self, hidden=64):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(24, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, 2)
+        self.bn2 = nn.BatchNorm1d(hidden)
+        self.bn2.running_mean.normal_(0, 2)
+        self.bn2.running_var.uniform_(0.5, 4)
+
+    def forward(self, x):
+        return torch.tanh(self.fc3(torch.relu(self.bn2(self.fc2(torch.relu(self.fc1(x)))))))
+
+
+def test_a_batchnorm_that_fits_several_places_goes_where_its_name_and_the_file_put_it(tmp_path):
+    torch.manual_seed(6)
+    equal = EqualSizes()
+    actor = load_actor(saved(tmp_path, equal.state_dict()))
+    np.testing.assert_allclose(actor.act(STATES), expected(equal, STATES), atol=1e-5)
+    assert "64 -> relu -> 64 -> BN -> relu" in actor.layout and any("bn2 fits 2 places" in n for n in actor.notes)
+    hidden_24 = nn.Sequential()  # a hidden layer as wide as the input: listed after fc1, so it follows fc1
+    hidden_24.fc1, hidden_24.bn1, hidden_24.fc2 = nn.Linear(24, 24), nn.BatchNorm1d(24), nn.Linear(24, 2)
+    hidden_24.bn1.running_mean.normal_(0, 2)
+    module = nn.Sequential(hidden_24.fc1, hidden_24.bn1, nn.ReLU(), hidden_24.fc2, nn.Tanh())
+    actor = load_actor(saved(tmp_path, hidden_24.state_dict(), "h24.pth"))
+    assert actor.layout == "24 -> 24 -> BN -> relu -> 2 -> tanh"
+    np.testing.assert_allclose(actor.act(STATES), expected(module, STATES), atol=1e-5)
+
+
+def test_files_that_almost_fit_are_refused_with_what_is_off(tmp_path):
+    state = CourseActor().state_dict()
+    with pytest.raises(ActorFileError, match=r"entries that are not tensors: \['epoch \(int\)'\]"):
+        load_actor(saved(tmp_path, {**state, "epoch": 5}))
+    with pytest.raises(ActorFileError, match="layer fc1 does not fit together"):
+        load_actor(saved(tmp_path, {**state, "fc1.bias": torch.zeros(5)}, "bias.pth"))
+    with pytest.raises(ActorFileError, match="a folder, not a file"):
+        load_actor(tmp_path)
+    bn_state = CourseActor(input_norm=True).state_dict()
+    with pytest.raises(ActorFileError, match="bn0 needs running_mean and running_var of one size"):
+        load_actor(saved(tmp_path, {k: v for k, v in bn_state.items() if k != "bn0.running_var"}, "bn.pth"))

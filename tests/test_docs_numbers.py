@@ -89,6 +89,9 @@ def make_train_and_ten_seeds() -> list[tuple[str, str]]:
                       f"{seed0['seconds']:.1f} s in the benchmark" if seed0["episodes"] == train["episodes"] else
                       "the benchmark's seed 0 differs from make train"),
     ]
+    budget = [r["train_seconds"] / 60 for r in rows if r["ceiling_seconds"] is None]  # trained the whole budget
+    checks.append(("README.md", f"the {NUMBER_WORDS[len(budget)]} of ten seeds that reached it trained "
+                                f"{min(budget):.1f}-{max(budget):.1f} minutes"))
     kept_at_ceiling = [r for r in rows if r["ceiling_seconds"] is not None]
     kept_perfect = sum(r["eval_ceiling"] == r["eval_episodes"] for r in kept_at_ceiling)
     if kept_perfect < len(kept_at_ceiling):

@@ -510,3 +510,8 @@ def test_diverged_networks_are_named_before_the_environment_sees_a_nan(tmp_path)
     with pytest.raises(FloatingPointError, match="diverged at learning step 1: critic_loss is NaN or inf"):
         run.after_learning({"actor_loss_0": 0.1, "critic_loss": float("nan")}, run.states)
     assert not run.resume_file.exists() and not agent_files(run.run_checkpoints)
+    with torch.no_grad():  # finite metrics from before the last gradient step, broken weights after it
+        agent.critic.body[0].weight[0, 0] = float("inf")
+    with pytest.raises(FloatingPointError, match="diverged at learning step 1: the weights of critic is NaN or inf"):
+        run.after_learning({"critic_loss": 0.5}, run.states)
+    assert not run.resume_file.exists()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from evaluation import evaluate
 from tennis_sim.core import TennisParams
@@ -88,3 +89,21 @@ def test_notebook_settings_name_only_what_differs_from_the_notebook():
     assert solve.notebook_settings(None, None, 0.0, True) == {}
     assert solve.notebook_settings(2.5, 100, 0.5, False) == {"TENNIS_MINUTES": "2.5", "TENNIS_MATCH_STEPS": "100",
                                                             "TENNIS_STOP_AVERAGE": "0.5", "TENNIS_STOP_AT_CEILING": "0"}
+
+
+def test_a_seed_folder_in_use_by_another_run_is_left_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(solve, "_digest", lambda config, overrides: "a digest")
+    out = tmp_path / "seed_0"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
+                               "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
+                               str(out / ".training.lock")], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(SystemExit, match="is being trained by another process now"):
+            solve.run_seed("default", 0, out, "{}", {})
+        assert out.is_dir() and not any(p.name.startswith("seed_0.set-aside") for p in tmp_path.iterdir())
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not solve._in_use(out)  # free once the other process is gone

@@ -283,7 +283,7 @@ def test_impossible_physics_is_refused_with_the_fields_name(field, value, messag
     with pytest.raises(ValueError, match=re.escape(message)) as refused:
         TennisCore(1, params=TennisParams(**{field: value}))
     assert str(refused.value).startswith("TennisParams.")
-    assert TennisCore(1, params=TennisParams(max_ticks=20, academy_max_ticks=0)).params.max_ticks == 20
+    assert TennisCore(1, params=TennisParams(max_ticks=np.int64(20), academy_max_ticks=0)).params.max_ticks == 20
 
 
 def test_practice_matches_leave_the_scored_matches_as_they_were():
