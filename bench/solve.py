@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -224,7 +225,7 @@ def main() -> None:
     rows = [summarise(s, h) for s, h in histories.items()]
     print_table(rows)
     if args.table:
-        write_json(args.table, dict(command="bench/solve.py " + " ".join(sys.argv[1:]), config=args.config,
+        write_json(args.table, dict(command="bench/solve.py " + shlex.join(sys.argv[1:]), config=args.config,
                                     overrides=args.overrides, settings=settings, rows=rows, median=medians(rows)))  # fmt: skip
         print(f"table: {args.table}")
     if args.figure:
