@@ -23,9 +23,9 @@ TEMPORARY_MARK = ".partial-"  # in the name of a file being written; only such f
 
 
 def open_own_file(path: Path, flags: int) -> int:
-    """os.open of `path` that never follows a link: a link planted there (to someone's file) is removed first, and
-    the file that takes its place is this project's own."""
-    if path.is_symlink():
+    """os.open of `path` that never writes into someone else's file: a symbolic or hard link planted there is removed
+    first, and the file that takes its place is this project's own."""
+    if path.is_symlink() or (path.is_file() and path.stat().st_nlink > 1):
         path.unlink(missing_ok=True)  # another process may have replaced it first
     return os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW, 0o666)
 

@@ -276,6 +276,11 @@ def test_links_planted_in_the_output_folder_are_replaced_never_written_through(t
         victim.write_text("a user's file\n")
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).symlink_to(victim)
+    hard_victim = tmp_path / "victim_hard"
+    hard_victim.write_text("a user's file\n")
+    (tmp_path / "out" / ".training.lock").unlink()
+    os.link(hard_victim, tmp_path / "out" / ".training.lock")  # a hard link: the same file under two names
+    victims["out/.training.lock"] = hard_victim
     config = HAPPOConfig(num_matches=2, practice_matches=0, update_every=8, buffer_steps=8, minibatch_size=16, seed=3)
     agent = HAPPOAgent(config)
     run = TrainingRun(agent, make_env(num_matches=2, seed=3), tmp_path / "out", 3,
@@ -285,7 +290,7 @@ def test_links_planted_in_the_output_folder_are_replaced_never_written_through(t
     write_launcher(tmp_path / "build")
     for name, victim in victims.items():
         assert victim.read_text() == "a user's file\n", name
-        assert not (tmp_path / name).is_symlink() and (tmp_path / name).stat().st_size > 0, name
+        assert not (tmp_path / name).is_symlink() and (tmp_path / name).stat().st_nlink == 1, name
 
 
 ROOT = Path(__file__).resolve().parents[1]
