@@ -49,6 +49,7 @@ class RunLimits:
     progress: str = "bar"  # "bar": a tqdm bar and a live curve; "lines": text lines for terminal logs
 
 
+LOCK_FILE = ".training.lock"  # in the output folder, locked by the run that writes there
 _HELD_LOCKS: dict[Path, object] = {}  # output folders this process has locked (a cell run twice keeps its lock)
 
 
@@ -59,7 +60,7 @@ def lock_output_dir(out: Path) -> None:
     out = out.resolve()
     if out in _HELD_LOCKS:
         return
-    handle = os.fdopen(open_own_file(out / ".training.lock", os.O_RDWR), "r+")  # held open until the process ends
+    handle = os.fdopen(open_own_file(out / LOCK_FILE, os.O_RDWR), "r+")  # held open until the process ends
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -73,6 +74,20 @@ def lock_output_dir(out: Path) -> None:
     handle.write(f"pid {os.getpid()}\n")
     handle.flush()
     _HELD_LOCKS[out] = handle
+
+
+def in_use_by_another_run(out: Path) -> bool:
+    """Another process holds `out`'s lock (lock_output_dir) now. Probing takes the lock for an instant only."""
+    lock = out / LOCK_FILE
+    if lock.is_symlink() or not lock.is_file():
+        return False
+    with open(lock) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 class ProgressLines:

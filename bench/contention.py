@@ -1,11 +1,12 @@
 """`make train`'s path on a shared machine: time and match steps to solve with 0, 1 and 2 other processes that each
 keep a core busy, and the simulator's throughput at 2,048 matches under the same load.
 
-Each run executes Tennis.ipynb through papermill as `make train` does (its default threads and budget), in a fresh
-scratch folder under runs/contention/, and stops once solved (TENNIS_STOP_AVERAGE=0.5, no evaluation): a solve is
-what a busy machine delays. The busy processes are `python -c "while True: pass"`, as a video call or a build would
-load a core. Wall-clock seconds on a shared machine vary by about a third between runs; the match steps and episodes
-to solve do not (on one machine and thread count), so they must be equal across loads.
+Each run executes Tennis.ipynb through papermill as `make train` does (bench/solve.py's run_seed: its default
+threads and budget), in a fresh scratch folder under runs/contention/, and stops once solved
+(TENNIS_STOP_AVERAGE=0.5, no evaluation): a solve is what a busy machine delays. The busy processes are
+`python -c "while True: pass"`, as a video call or a build would load a core. Wall-clock seconds on a shared machine
+vary by about a third between runs; the match steps and episodes to solve do not (on one machine and thread count),
+so they must be equal across loads.
 
 The simulator is measured twice per load, each in its own process: as shipped (its parallel kernel at 2,048 matches)
 and with one numba thread (`NUMBA_NUM_THREADS=1`), the serial baseline the parallel kernel must beat.
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import subprocess
@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 from result_files import write_json  # noqa: E402
+from solve import run_seed  # noqa: E402
 
 from evaluation import first_solved  # noqa: E402
 
@@ -57,14 +58,8 @@ def train_to_solve(seed: int, busy: int) -> dict:
     """One `make train` run of `seed` that stops at the solve, in a fresh folder; its episodes, match steps and
     seconds to solve (None when it did not solve within the notebook's budget)."""
     out = SCRATCH / f"busy_{busy}" / f"seed_{seed}"
-    shutil.rmtree(out, ignore_errors=True)  # a stale run would resume instead of being measured
-    out.mkdir(parents=True)
-    env = dict(os.environ, TENNIS_SEED=str(seed), TENNIS_OUTPUT_DIR=str(out), TENNIS_PROGRESS="lines",
-               TENNIS_STOP_AVERAGE="0.5", TENNIS_EVAL_EPISODES="0", TENNIS_WATCH="0")  # fmt: skip
-    subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
-                    "--no-progress-bar", "--cwd", str(ROOT)], env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)  # fmt: skip
-    history = json.loads((out / "runs" / "history.json").read_text())
+    shutil.rmtree(out, ignore_errors=True)  # a finished run would be reused instead of being measured
+    history = run_seed("default", seed, out, settings={"TENNIS_STOP_AVERAGE": "0.5", "TENNIS_EVAL_EPISODES": "0"})
     solved = first_solved(np.asarray(history["scores"]))
     row = dict(seed=seed, busy=busy, episodes=solved, match_steps=history["env_steps"][solved - 1] if solved else None,
                seconds=history["seconds"][solved - 1] if solved else None, learn_steps=history["learn_steps"])  # fmt: skip

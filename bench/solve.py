@@ -16,7 +16,6 @@ Run: .venv/bin/python bench/solve.py [--config default] [--seeds 0 1 2 3 4] [--m
 from __future__ import annotations
 
 import argparse
-import fcntl
 import functools
 import hashlib
 import json
@@ -35,6 +34,7 @@ from result_files import write_json  # noqa: E402
 
 from behaviour_digest import behaviour_digest  # noqa: E402
 from evaluation import Evaluation, evaluation_matches, first_solved, moving_average  # noqa: E402
+from training_run import in_use_by_another_run  # noqa: E402
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")  # they change a run's numbers (TENNIS_THREADS: settings)
 
@@ -58,20 +58,6 @@ def _notebook_defaults() -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
-def _in_use(out: Path) -> bool:
-    """Another process trains in `out` now (it holds the notebook's lock on the folder)."""
-    lock = out / ".training.lock"
-    if lock.is_symlink() or not lock.is_file():
-        return False
-    with open(lock) as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
-
-
 def _set_aside_if_other(out: Path, key: dict) -> None:
     """Move a folder that holds a run of another key to <folder>.set-aside-<time>-<n>: kept, and never resumed."""
     key_file = out / "run_key.json"
@@ -85,7 +71,7 @@ def _set_aside_if_other(out: Path, key: dict) -> None:
         return
     stamp = time.strftime("%Y%m%d-%H%M%S")
     aside = next(a for n in range(1, 1000) if not (a := out.with_name(f"{out.name}.set-aside-{stamp}-{n}")).exists())
-    differs = sorted(k for k in key if held is None or held.get(k) != key[k]) if held else ["no run_key.json"]
+    differs = sorted(k for k in key if held.get(k) != key[k]) if held else ["no readable run_key.json"]
     print(f"{out}: a run of other settings ({', '.join(differs)}); moved to {aside.name}", flush=True)
     out.rename(aside)
 
@@ -95,7 +81,7 @@ def run_seed(config: str, seed: int, out: Path, overrides: str = "{}", settings:
     variables for the notebook (the budget, the stop rules); unset ones keep the notebook's defaults."""
     settings = dict(settings or {})
     key = run_key(config, seed, overrides, settings)
-    if _in_use(out):
+    if in_use_by_another_run(out):
         raise SystemExit(f"{out} is being trained by another process now: wait for it, or use another --out or --tag")
     _set_aside_if_other(out, key)
     history_file = out / "runs" / "history.json"

@@ -471,7 +471,7 @@ class TennisCore:
             raise ValueError(f"seed must be a non-negative integer, got {seed}")
         self.params = check_params(params if params is not None else TennisParams())
         self.num_matches = E = int(num_matches)
-        self._faster_kernel: FasterKernel | None = None
+        self._faster_kernel = FasterKernel(parallel=E >= PARALLEL_MIN_MATCHES)
         self.seed = int(seed)
         self.match_ids = np.arange(match_offset, match_offset + E, dtype=np.int64)  # (E,)
         self.racket = np.zeros((E, 2, 4))
@@ -547,8 +547,6 @@ class TennisCore:
         return self.stack.copy()
 
     def _kernel(self) -> FasterKernel:
-        if self._faster_kernel is None:
-            self._faster_kernel = FasterKernel(parallel=self.num_matches >= PARALLEL_MIN_MATCHES)
         return self._faster_kernel
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -210,10 +210,11 @@ def build_actor(state: dict[str, torch.Tensor], path: Path, activation: str = "r
                 norm_after_activation: bool = False, ignore: Sequence[str] = ()) -> CourseActor:  # fmt: skip
     """The network that the state_dict's shapes describe, in eval mode (BatchNorm uses its running statistics).
     Layers named in `ignore` are left out: course code sometimes computes a layer and then does not use it."""
-    unknown = sorted(set(ignore) - {name.rpartition(".")[0] for name in state})
-    if unknown:
-        raise ActorFileError(f"{path}: --ignore {unknown}: no such layer (the file has {_layer_names(state)})")
-    state = {name: t for name, t in state.items() if name.rpartition(".")[0] not in set(ignore)}
+    ignore, names = set(ignore), _layer_names(state)
+    missing = sorted(ignore - set(names))
+    if missing:
+        raise ActorFileError(f"{path}: --ignore {missing}: no such layer (the file has {names})")
+    state = {name: t for name, t in state.items() if name.rpartition(".")[0] not in ignore}
     linears, norms = _layers(state, path)
     size_in = _check_shapes(linears, path)
     placed, notes = _place_norms(linears, norms, size_in, path)

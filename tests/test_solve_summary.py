@@ -106,4 +106,4 @@ def test_a_seed_folder_in_use_by_another_run_is_left_alone(tmp_path, monkeypatch
     finally:
         holder.kill()
         holder.wait()
-    assert not solve._in_use(out)  # free once the other process is gone
+    assert not solve.in_use_by_another_run(out)  # free once the other process is gone
