@@ -158,6 +158,9 @@ class TrainingRun:
         self.E = len(states) // 2  # matches, the practice ones last
         self.scored = self.E - practice
         self.scores, self.seconds, self.env_steps, self.checks = [], [], [], []  # per episode; per check
+        # per episode too: the rallies ended so far in every match, practice ones included (a practice match is data)
+        self.all_episodes: list[int] = []
+        self.rallies_ended = 0
         self.epochs: list[float] = []  # per learning step: the passes over its batch, averaged over the actors
         self.match_scores = np.zeros((self.scored, 2))  # running sums of each racket in each scored match
         self.solved_at, self.ceiling_at, self.steps, elapsed, self.last_metrics = None, None, 0, 0.0, {}
@@ -167,6 +170,7 @@ class TrainingRun:
             self.match_scores, self.solved_at, self.steps = loop["match_scores"], loop["solved_at"], loop["steps"]
             elapsed, states, self.checks, self.ceiling_at = loop["elapsed"], loop["states"], loop["checks"], loop["ceiling_at"]
             self.epochs = loop.get("epochs", [])
+            self.all_episodes, self.rallies_ended = loop.get("all_episodes", []), loop.get("rallies_ended", 0)
             print(f"Resumed from {self.resume_file}: {len(self.scores)} episodes and {elapsed:.0f} s of training so far")
             self._keep_progress_lines_up_to(agent.learn_steps)
         else:  # a fresh run: nothing of an earlier run's agent may be taken for this one's (other files stay)
@@ -207,7 +211,10 @@ class TrainingRun:
         """Add one decision's rewards (2E,) to the running sums; score the rallies that ended (practice ones not)."""
         self.steps += 1
         self.match_scores += np.reshape(rewards, (self.E, 2))[: self.scored]
-        for k in np.flatnonzero(np.reshape(dones, (self.E, 2))[: self.scored, 0]):
+        ended = np.reshape(dones, (self.E, 2))[:, 0]  # (E,)
+        for k in np.flatnonzero(ended[: self.scored]):
+            self.rallies_ended += 1
+            self.all_episodes.append(self.rallies_ended)
             self.scores.append(float(self.match_scores[k].max()))
             self.window.append(self.scores[-1])
             self.seconds.append(time.time() - self.start)
@@ -218,6 +225,7 @@ class TrainingRun:
                 self.agent.save(self.run_checkpoints / "solved")
                 self.bar.write(f"Environment solved in {self.solved_at} episodes ({self.env_steps[-1]} match steps, "
                                f"{self.seconds[-1]:.0f} s): 100-episode average {self.average:.3f}")  # fmt: skip
+        self.rallies_ended += int(ended[self.scored :].sum())
 
     def after_learning(self, metrics: dict, states: np.ndarray) -> None:
         """Check, keep the best policy, write progress and resume files, redraw: once per learning step."""
@@ -268,7 +276,8 @@ class TrainingRun:
         save_resume(self.resume_file, self.agent, self.env, dict(
             scores=self.scores, seconds=self.seconds, env_steps=self.env_steps, match_scores=self.match_scores,
             solved_at=self.solved_at, steps=self.steps, elapsed=time.time() - self.start, states=self.states,
-            checks=self.checks, ceiling_at=self.ceiling_at, epochs=self.epochs))  # fmt: skip
+            checks=self.checks, ceiling_at=self.ceiling_at, epochs=self.epochs, all_episodes=self.all_episodes,
+            rallies_ended=self.rallies_ended))  # fmt: skip
 
     def finish(self, config: object, states: np.ndarray) -> dict:
         """Close the bar, keep the last policy if no check chose one, save the end of training for a rerun, and return
@@ -283,7 +292,8 @@ class TrainingRun:
         history = dict(config=asdict(config), seed=self.seed, learn_steps=self.agent.learn_steps, scores=self.scores,
                        seconds=self.seconds,
                        env_steps=self.env_steps, solved_at=self.solved_at, checks=self.checks,
-                       ceiling_at=self.ceiling_at, train_seconds=train_seconds, epochs=self.epochs)  # fmt: skip
+                       ceiling_at=self.ceiling_at, train_seconds=train_seconds, epochs=self.epochs,
+                       all_episodes=self.all_episodes)  # fmt: skip
         last = self.average if self.window else float("nan")
         print(f"{len(self.scores)} episodes, {self.steps * self.E} match steps, {self.agent.learn_steps} learning steps "
               f"in {train_seconds:.0f} s; last 100-episode average {last:.3f}")  # fmt: skip

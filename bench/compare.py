@@ -5,14 +5,15 @@ Tennis.ipynb, the one training loop, through bench/solve.py's runner. Seeds are 
 slows every arm alike. A finished run is reused only when it was trained by code that trains the same: its folder records
 the arm's behaviour digest (behaviour_digest.py: a short run of the notebook's training cell, hashed), and a run
 stamped with another digest is trained again. Rerun the command to
-continue after an interruption. For each study the command prints and writes results/compare_<study>.json and .csv
-(per run, and per arm: medians with bootstrap 95 % intervals, Mann-Whitney U against the first arm) and draws
-image/compare_<study>.png (against match steps) and image/compare_<study>_wallclock.png; the changes and frontier
-studies also count the seeds of each arm that meet each goal of a dependable agent (GOALS) and draw
-image/compare_<study>_goals.png. An arm may have a budget of its own (MADDPG needs minutes to solve).
+continue after an interruption. For each study the command prints its tables (per run, and per arm: medians with
+bootstrap 95 % intervals, Mann-Whitney U against the first arm); with --results it also writes
+results/compare_<study>.json and .csv and draws image/compare_<study>.png (against match steps) and
+image/compare_<study>_wallclock.png; the changes and frontier studies also count the seeds of each arm that meet each
+goal of a dependable agent (GOALS) and draw image/compare_<study>_goals.png. An arm may have a budget and notebook
+settings of its own (MADDPG needs minutes to solve; its checks come at HAPPO's cadence in match steps).
 
-Run: .venv/bin/python bench/compare.py                      # every study but design_std (design alone: ~2 h)
-     .venv/bin/python bench/compare.py --study changes --seeds 0 1 2
+Run: .venv/bin/python bench/compare.py --results            # every study but design_std (design alone: ~2 h)
+     .venv/bin/python bench/compare.py --study changes --seeds 0 1 2     # prints only: results/ stays as it is
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class Study:
     note: str = ""
     threads: dict = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
     arm_minutes: dict = field(default_factory=dict)  # label -> a budget of its own (MADDPG needs minutes to solve)
+    settings: dict = field(default_factory=dict)  # more TENNIS_* variables of the notebook, for every arm
+    arm_settings: dict = field(default_factory=dict)  # label -> TENNIS_* variables of that arm only
 
     def budget(self, label: str) -> float:
         return self.arm_minutes.get(label, self.minutes)
@@ -85,20 +88,31 @@ STUDIES = {
         note="each change to the configuration without them (first arm), one at a time and together, and MADDPG "
              "(5 minutes: it needs minutes to solve); each run trains its whole budget so that what follows the "
              "solve is measured"),
+    "maddpg_utd": Study(
+        arms={f"MADDPG, {utd:g} gradient steps per match step": (
+            "maddpg", json.dumps({"practice_matches": 8, "gradient_steps": int(utd * 32 * 24)}))
+            for utd in (0.125, 0.25, 0.5, 1.0)},
+        seeds=(0, 1), minutes=45.0, match_steps=2_000_000, settings={"TENNIS_STOP_AVERAGE": "0.5"},
+        note="MADDPG with HAPPO's 8 practice matches (16 scored + 8 practice = 24 matches, 768 match steps per learning "
+             "step of 32 decisions) at four update-to-data ratios (gradient steps of batch 128 per stored match step), "
+             "each run stopped at the solve"),
 }  # fmt: skip
 
 
-def train(study: Study, config: str, overrides: str, seed: int, out: Path, minutes: float) -> dict:
+def train(study: Study, label: str, seed: int, out: Path) -> dict:
     """The run's history, trained now unless `out` holds a finished run of the same settings and of code that trains
     the same (`solve.run_seed` keys it, the behaviour digest included)."""
+    (config, overrides), minutes = study.arms[label], study.budget(label)
     settings = {"TENNIS_MINUTES": f"{minutes:g}", "TENNIS_MATCH_STEPS": str(study.match_steps),
-                "TENNIS_STOP_AT_CEILING": "1" if study.stop_at_ceiling else "0", **study.threads}  # fmt: skip
+                "TENNIS_STOP_AT_CEILING": "1" if study.stop_at_ceiling else "0", **study.threads, **study.settings,
+                **study.arm_settings.get(label, {})}  # fmt: skip
     history = run_seed(config, seed, out, overrides, settings)
     return {**history, "behaviour": json.loads((out / "run_key.json").read_text())["behaviour"]}
 
 
 ARM_COLUMNS = {"seconds": "training seconds to solve", "env_steps": "match steps to solve",
-               "episodes": "episodes to solve", "eval_avg": "evaluation average (100 unseen-seed episodes)",
+               "episodes": "episodes to solve", "episodes_all": "episodes to solve, practice rallies included",
+               "eval_avg": "evaluation average (100 unseen-seed episodes)",
                "eval_ceiling": "evaluation episodes at the ceiling"}  # fmt: skip
 
 
@@ -143,7 +157,10 @@ def markdown_table(results: dict) -> str:
         test = f", p = {c['p_vs_first']:.2f}" if "p_vs_first" in c else ""
         return f"{show(c['median'])} [{show(c['ci95'][0])}, {show(c['ci95'][1])}]{test}"
 
-    formats = {"seconds": ".1f", "env_steps": ",.0f", "episodes": ",.0f", "eval_avg": ".2f", "eval_ceiling": ".0f"}
+    formats = {"seconds": ".1f", "env_steps": ",.0f", "episodes": ",.0f", "episodes_all": ",.0f", "eval_avg": ".2f",
+               "eval_ceiling": ".0f"}
+    first = next(iter(results["summary"].values()))
+    formats = {c: f for c, f in formats.items() if c in first}  # files written before a column existed lack it
     lines = ["| arm | solved | " + " | ".join(ARM_COLUMNS[c] for c in formats) + " |",
              "|---|---|" + "---|" * len(formats)]  # fmt: skip
     for label, arm in results["summary"].items():
@@ -213,7 +230,8 @@ def frontier_figure(results: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
+def report(name: str, study: Study, histories: dict[str, list[dict]], write: bool) -> None:
+    """Print the study's tables; with `write`, also its results/ files and image/ figures."""
     rows = {label: [summarise(s, h) for s, h in zip(study.seeds, hs)] for label, hs in histories.items()}
     summary = summarise_arms(study, rows)
     first = next(iter(rows))
@@ -227,33 +245,38 @@ def report(name: str, study: Study, histories: dict[str, list[dict]]) -> None:
             c = arm[col]
             test = f"   U = {c['u_vs_first']:g}, p = {c['p_vs_first']:.3f}" if "p_vs_first" in c else ""
             print(f"    {title:<46}{fmt(c['median']):>10} [{fmt(c['ci95'][0])}, {fmt(c['ci95'][1])}]{test}")
-    results = ROOT / "results"
     per_run = [{"arm": label, "config": study.arms[label][0], "overrides": study.arms[label][1],
                 "behaviour": h["behaviour"], "steps_trained": h["env_steps"][-1], **r}
                for label in rows for r, h in zip(rows[label], histories[label])]  # fmt: skip
-    write_csv(results / f"compare_{name}.csv", per_run)
     command = f"bench/compare.py --study {name}" + ("" if list(study.seeds) == list(STUDIES[name].seeds)
                                                      else " --seeds " + " ".join(map(str, study.seeds))) + (
-        "" if study.minutes == STUDIES[name].minutes else f" --minutes {study.minutes:g}")  # fmt: skip
-    write_json(results / f"compare_{name}.json", dict(
+        "" if study.minutes == STUDIES[name].minutes else f" --minutes {study.minutes:g}") + " --results"  # fmt: skip
+    content = dict(
         command=command, note=study.note, seeds=list(study.seeds), minutes=study.minutes, arm_minutes=study.arm_minutes,
         match_steps=study.match_steps, stop_at_ceiling=study.stop_at_ceiling, threads=study.threads,
+        settings=study.settings, arm_settings=study.arm_settings,
         arms={label: dict(zip(("config", "overrides"), study.arms[label])) for label in rows},
-        summary=finite_or_none(summary), runs=per_run), default=lambda v: None)  # fmt: skip
-    written = json.loads((results / f"compare_{name}.json").read_text())
+        summary=finite_or_none(summary), runs=per_run)  # fmt: skip
+    written = json.loads(json.dumps(content, default=lambda v: None))  # as the JSON file reads back
     print(markdown_table(written), runs_table(written), sep="\n\n")
+    if study.goals:
+        print("\n" + goals_table(written))
+    if not write:
+        print("(tables printed only: --results writes them into results/ and draws image/)")
+        return
+    results, images = ROOT / "results", ROOT / "image"
+    write_csv(results / f"compare_{name}.csv", per_run)
+    write_json(results / f"compare_{name}.json", content, default=lambda v: None)
     import matplotlib
 
     matplotlib.use("Agg")
     from plotting import plot_runs
 
     if study.goals:
-        print("\n" + goals_table(written))
-        frontier_figure(written, ROOT / "image" / f"compare_{name}_goals.png")
-
+        frontier_figure(written, images / f"compare_{name}_goals.png")
     for x_key, suffix in (("env_steps", ""), ("seconds", "_wallclock")):
         fig = plot_runs(histories, x_key=x_key, title=f"{name}: seeds {list(study.seeds)}")
-        fig.savefig(ROOT / "image" / f"compare_{name}{suffix}.png", dpi=110)
+        fig.savefig(images / f"compare_{name}{suffix}.png", dpi=110)
     print(f"tables: results/compare_{name}.json, .csv; figures: image/compare_{name}.png, _wallclock.png"
           + (", _goals.png" if study.goals else ""))
 
@@ -264,7 +287,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", help="instead of the study's seeds")
     parser.add_argument("--minutes", type=float, help="instead of the study's budget per run")
     parser.add_argument("--arms", nargs="+", help="train only these arms (labels); the tables need every arm")
-    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "compare")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "compare", help="where the runs are trained")
+    parser.add_argument("--results", action="store_true",
+                        help="write results/compare_<study>.json and .csv and draw image/compare_<study>*.png")
     args = parser.parse_args()
     for name in args.study:
         study = STUDIES[name]
@@ -277,10 +302,9 @@ def main() -> None:
                 if args.arms and label not in args.arms:
                     continue
                 tag = config + ("" if overrides == "{}" else "_" + hashlib.sha256(overrides.encode()).hexdigest()[:6])
-                histories[label].append(train(study, config, overrides, seed, args.out / name / tag / f"seed_{seed}",
-                                              study.budget(label)))
+                histories[label].append(train(study, label, seed, args.out / name / tag / f"seed_{seed}"))
         if not args.arms:
-            report(name, study, histories)
+            report(name, study, histories, args.results)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,7 @@ def summarise(seed: int, h: dict) -> dict:
     fail_serve, fail_flight = _fails(h["evaluation"])
     return dict(
         seed=seed, episodes=solved, env_steps=h["env_steps"][solved - 1] if solved else None,
+        episodes_all=h["all_episodes"][solved - 1] if solved and h.get("all_episodes") else None,
         seconds=h["seconds"][solved - 1] if solved else None, best=float(full.max()), final=float(avg[-1]),
         min_after_solve=float(after.min()), ceiling_seconds=ceiling["seconds"] if ceiling else None,
         ceiling_episodes=ceiling["episodes"] if ceiling else None, eval_avg=h["evaluation"]["average"],
@@ -149,7 +150,7 @@ def summarise(seed: int, h: dict) -> dict:
     )  # fmt: skip
 
 
-COLUMNS = ["seed", "episodes", "env_steps", "seconds", "best", "final", "min_after_solve", "ceiling_seconds",
+COLUMNS = ["seed", "episodes", "episodes_all", "env_steps", "seconds", "best", "final", "min_after_solve", "ceiling_seconds",
             "ceiling_episodes", "eval_avg", "eval_min", "eval_ceiling", "fail_serve", "fail_flight",
             "fail_late", "epochs_to_solve", "check_median", "train_seconds"]  # fmt: skip
 
@@ -180,10 +181,12 @@ def print_table(rows: list[dict]) -> None:
           f"{sum(r['eval_ceiling'] == r['eval_episodes'] for r in rows)}")
 
 
-def notebook_settings(minutes: float | None, match_steps: int | None, stop_average: float, stop_at_ceiling: bool) -> dict:
+def notebook_settings(minutes: float | None, match_steps: int | None, stop_average: float, stop_at_ceiling: bool,
+                      check_every: int | None = None) -> dict:
     """The TENNIS_* variables of a budget: only those that differ from the notebook's defaults."""
     settings = {"TENNIS_MINUTES": minutes, "TENNIS_MATCH_STEPS": match_steps,
-                "TENNIS_STOP_AVERAGE": stop_average or None, "TENNIS_STOP_AT_CEILING": None if stop_at_ceiling else "0"}
+                "TENNIS_STOP_AVERAGE": stop_average or None, "TENNIS_STOP_AT_CEILING": None if stop_at_ceiling else "0",
+                "TENNIS_CHECK_EVERY": check_every}
     return {k: str(v) for k, v in settings.items() if v is not None}
 
 
@@ -197,6 +200,8 @@ def main() -> None:
                         help="stop a seed once its 100-episode average reaches this (0: never)")
     parser.add_argument("--no-stop-at-ceiling", action="store_true",
                         help="train the whole budget even after a check found every rally at the ceiling")
+    parser.add_argument("--check-every", type=int,
+                        help="learning steps between deterministic checks (default: the notebook's, 10)")
     parser.add_argument("--overrides", default="{}", help='JSON of HAPPOConfig fields to change, e.g. \'{"clip": 0.1}\'')
     parser.add_argument("--tag", default="", help="name of this variant (output folder and figure); default: the config")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "solve", help="where the runs are trained")
@@ -204,7 +209,8 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, help="draw the curves here, e.g. image/solve_default.png")
     args = parser.parse_args()
     tag = args.tag or args.config
-    settings = notebook_settings(args.minutes, args.match_steps, args.stop_average, not args.no_stop_at_ceiling)
+    settings = notebook_settings(args.minutes, args.match_steps, args.stop_average, not args.no_stop_at_ceiling,
+                                 args.check_every)
     histories = {s: run_seed(args.config, s, args.out / tag / f"seed_{s}", args.overrides, settings) for s in args.seeds}
     print(f"\n{tag}: config {args.config}, overrides {args.overrides}, budget {settings or 'as make train'}; "
           "times are wall-clock seconds of training")

@@ -26,7 +26,7 @@ from checkpoints import (
 from happo_agent import CHECKPOINT_FILE, HAPPOAgent, HAPPOConfig
 from maddpg_agent import MADDPGConfig
 from settings import env_bool, env_choice, env_float, env_int
-from training_run import TrainingRun, agent_files, keep_the_better, lock_output_dir, read_history
+from training_run import RunLimits, TrainingRun, agent_files, keep_the_better, lock_output_dir, read_history
 
 SMALL = dict(num_matches=2, update_every=8, buffer_steps=8, minibatch_size=8, critic_hidden=(8,))
 
@@ -520,3 +520,21 @@ def test_diverged_networks_are_named_before_the_environment_sees_a_nan(tmp_path)
     with pytest.raises(FloatingPointError, match="diverged at learning step 1: the weights of critic is NaN or inf"):
         run.after_learning({"critic_loss": 0.5}, run.states)
     assert not run.resume_file.exists()
+
+
+def test_episodes_counted_with_practice_rallies_include_every_rally_that_ended_before_each_scored_one(tmp_path):
+    """A fair count of the data behind a solve: a scored episode's `all_episodes` counts the rallies that ended in any
+    match (practice ones too) up to it. Two scored matches and one practice match, by hand."""
+    from tennis_sim.environment import make_env
+
+    config = HAPPOConfig(num_matches=2, practice_matches=1, update_every=8, buffer_steps=8, minibatch_size=16, seed=3)
+    env = make_env(num_matches=3, seed=3, practice_matches=1)
+    run = TrainingRun(HAPPOAgent(config), env, tmp_path, 3, RunLimits(check_every=0, resume_every=0, progress="lines"),
+                      practice=1)  # fmt: skip
+    rewards = [0.0] * 6
+    run.record(rewards, [False, False, False, False, True, True])  # the practice match's rally ends: 1
+    run.record(rewards, [True, True, False, False, True, True])  # scored match 0 (2), then the practice one (3)
+    run.record(rewards, [True, True, True, True, False, False])  # scored matches 0 (4) and 1 (5)
+    assert run.all_episodes == [2, 4, 5]
+    assert len(run.scores) == 3
+    assert run.finish(config, run.states)["all_episodes"] == [2, 4, 5]

@@ -89,6 +89,7 @@ def test_notebook_settings_name_only_what_differs_from_the_notebook():
     assert solve.notebook_settings(None, None, 0.0, True) == {}
     assert solve.notebook_settings(2.5, 100, 0.5, False) == {"TENNIS_MINUTES": "2.5", "TENNIS_MATCH_STEPS": "100",
                                                             "TENNIS_STOP_AVERAGE": "0.5", "TENNIS_STOP_AT_CEILING": "0"}
+    assert solve.notebook_settings(None, None, 0.0, True, check_every=80) == {"TENNIS_CHECK_EVERY": "80"}
 
 
 def test_a_seed_folder_in_use_by_another_run_is_left_alone(tmp_path, monkeypatch):
