@@ -11,9 +11,10 @@ notebook's evaluation (five rallies in each of 20 matches of seed + 1000). Train
 so the rules are compared on identical runs; a fixed number of match steps makes the runs independent of the
 machine's speed.
 
-Run: .venv/bin/python bench/check_rule.py [--seeds 0 1 2 3 4] [--match-steps 2000000]
-Writes results/check_rule.json. A finished seed (runs/check_rule/seed_<k>/result.json) is not trained again; a seed
-cut short trains again from its start. Seeds can run in separate processes, then once more with all of them.
+Run: .venv/bin/python bench/check_rule.py [--seeds 0 1 2 3 4] [--match-steps 2000000] [--out results/check_rule.json]
+With --out it writes the table there. A finished seed (<--runs>/seed_<k>/result.json, runs/check_rule by default) is
+not trained again; a seed cut short trains again from its start. Seeds can run in separate processes, then once more
+with all of them.
 """
 
 from __future__ import annotations
@@ -151,11 +152,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--match-steps", type=positive_int, default=2_000_000, help="training budget per seed")
-    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "check_rule")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "check_rule", help="where the seeds are trained")
+    parser.add_argument("--out", type=Path, help="write the table here as JSON, e.g. results/check_rule.json")
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
-        row = train_seed(seed, args.match_steps, args.out / f"seed_{seed}")
+        row = train_seed(seed, args.match_steps, args.runs / f"seed_{seed}")
         rows.append(row)
     print("\n" + " | ".join(f"{c:>22}"[:22] for c in COLUMNS))
     for r in rows:
@@ -173,15 +175,16 @@ def main() -> None:
           f"{misses['five']} and {misses['last']}. The five-rally check's policy misses fewer episodes on "
           f"{five_vs_two['fewer']} seeds, more on {five_vs_two['more']}, as many on {five_vs_two['same']} (sign test "
           f"p = {five_vs_two['p']:.2f})")  # fmt: skip
-    results = ROOT / "results" / "check_rule.json"
-    write_json(results, dict(
+    if not args.out:
+        return
+    write_json(args.out, dict(
         command="bench/check_rule.py" + ("" if args.seeds == [0, 1, 2, 3, 4] else " --seeds " + " ".join(map(str, args.seeds)))
-        + ("" if args.match_steps == 2_000_000 else f" --match-steps {args.match_steps}"),
+        + ("" if args.match_steps == 2_000_000 else f" --match-steps {args.match_steps}") + f" --out {args.out}",
         behaviour=behaviour_digest("default"), match_steps=args.match_steps, seeds=args.seeds,
         perfect=perfect, misses=misses, five_vs_two=five_vs_two,
         median_eval_ceiling={rule: float(np.median(c)) if c else None for rule, c in ceilings.items()},
         rows=rows))  # fmt: skip
-    print(f"table: {results.relative_to(ROOT)}")
+    print(f"table: {args.out}")
 
 
 if __name__ == "__main__":

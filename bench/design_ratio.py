@@ -7,7 +7,7 @@ is outside [1 - clip, 1 + clip] on the side the advantage pushes, the clipped su
 This script trains each configuration on seed 0 and, at the start of every learning step once the buffer is full,
 groups the buffer's samples by age and measures how far their ratio has already moved.
 
-Run: .venv/bin/python bench/design_ratio.py        # about 3 minutes; writes results/design_ratio.json
+Run: .venv/bin/python bench/design_ratio.py [--out results/design_ratio.json]   # about 3 minutes
 """
 
 from __future__ import annotations
@@ -72,13 +72,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learn-steps", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, help="write the table here as JSON, e.g. results/design_ratio.json")
     args = parser.parse_args()
     rows = [measure(name, args.learn_steps, args.seed) for name in ("seed_design", "seed_design_big_std")]
-    path = ROOT / "results" / "design_ratio.json"
+    if not args.out:
+        return
     command = "bench/design_ratio.py" + (f" --learn-steps {args.learn_steps}" if args.learn_steps != 400 else "") + (
-        f" --seed {args.seed}" if args.seed else "")  # fmt: skip
-    write_json(path, dict(command=command, rows=rows))
-    print(f"-> {path.relative_to(ROOT)}")
+        f" --seed {args.seed}" if args.seed else "") + f" --out {args.out}"  # fmt: skip
+    write_json(args.out, dict(command=command, rows=rows))
+    print(f"-> {args.out}")
 
 
 if __name__ == "__main__":

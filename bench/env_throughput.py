@@ -1,8 +1,10 @@
 """Simulator throughput with random actions: agent-decisions per second for E matches, and one decision at E = 1.
 
-Run: .venv/bin/python bench/env_throughput.py   (goals: >= 3,000,000 /s at E = 2048, < 100 us per decision at E = 1)
+Run: .venv/bin/python bench/env_throughput.py [--out results/env_throughput.json]
+     (goals: >= 3,000,000 /s at E = 2048, < 100 us per decision at E = 1)
 """
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -33,11 +35,14 @@ def agent_decisions_per_second(num_matches: int, seconds: float = 2.0) -> tuple[
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="write the table here as JSON, e.g. results/env_throughput.json")
+    args = parser.parse_args()
     print(f"{'matches':>8} {'agent-decisions/s':>18} {'us per env.step':>16}")
     rows = []
     for E in (1, 16, 256, 2048):
         rate, per_step = agent_decisions_per_second(E)
         rows.append(dict(matches=E, agent_decisions_per_second=round(rate), us_per_step=round(per_step * 1e6, 1)))
         print(f"{E:>8} {rate:>18,.0f} {per_step * 1e6:>16.1f}")
-    out = Path(__file__).resolve().parents[1] / "results" / "env_throughput.json"
-    write_json(out, dict(command="bench/env_throughput.py", rows=rows))
+    if args.out:
+        write_json(args.out, dict(command=f"bench/env_throughput.py --out {args.out}", rows=rows))

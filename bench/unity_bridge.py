@@ -2,14 +2,15 @@
 against the direct API, side by side, at 1 match and at several arenas.
 
 Run in the environment that has unityagents (`make test` or `make headless-build` makes it):
-    NUMBA_CACHE_DIR=.venv-unity/numba-cache .venv-unity/bin/python bench/unity_bridge.py
-Writes results/unity_bridge.json. Wall-clock on a shared 2-core machine varies by up to a third between runs; the
+    NUMBA_CACHE_DIR=.venv-unity/numba-cache .venv-unity/bin/python bench/unity_bridge.py [--out results/unity_bridge.json]
+With --out it writes the table there. Wall-clock on a shared 2-core machine varies by up to a third between runs; the
 ratios vary less. unityagents 0.4 opens one environment per process, so each bridge measurement is its own process.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -61,7 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--matches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--steps", type=int, default=STEPS)
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "unity_bridge.json")
+    parser.add_argument("--out", type=Path, help="write the table here as JSON, e.g. results/unity_bridge.json")
     args = parser.parse_args()
     rows = []
     print(f"{'matches':>8} {'direct decisions/s':>19} {'unityagents decisions/s':>24} {'direct / bridge':>16}")
@@ -71,8 +72,8 @@ def main() -> None:
         rows.append(dict(matches=E, steps=args.steps, direct=round(direct), unityagents=round(through),
                          ratio=round(direct / through, 1)))  # fmt: skip
         print(f"{E:>8} {direct:>19,.0f} {through:>24,.0f} {direct / through:>16.1f}", flush=True)
-    command = "bench/unity_bridge.py " + " ".join(sys.argv[1:])
-    write_json(args.out, dict(command=command.strip(), rows=rows))
+    if args.out:
+        write_json(args.out, dict(command="bench/unity_bridge.py " + shlex.join(sys.argv[1:]), rows=rows))
 
 
 if __name__ == "__main__":

@@ -108,3 +108,31 @@ def test_a_seed_folder_in_use_by_another_run_is_left_alone(tmp_path, monkeypatch
         holder.kill()
         holder.wait()
     assert not solve.in_use_by_another_run(out)  # free once the other process is gone
+
+
+def test_a_study_writes_results_and_figures_only_when_asked(tmp_path, monkeypatch, capsys):
+    """bench/compare.py without --results prints its tables and leaves results/ and image/ alone; with it, writes
+    the study's JSON (the command that reproduces it included) and CSV, and draws its figures."""
+    spec = importlib.util.spec_from_file_location("compare", Path(__file__).resolve().parents[1] / "bench/compare.py")
+    compare = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "compare", compare)  # its dataclasses look their module up there
+    spec.loader.exec_module(compare)
+    evaluation = dict(average=2.6, scores=[2.6] * 10, ceiling=10, full_length=[True] * 10, in_flight=[False] * 10)
+    history = dict(config={"update_every": 8, "num_matches": 2}, seed=3, scores=[0.6] * 100, all_episodes=list(
+        range(2, 202, 2)), env_steps=list(range(2, 202, 2)), seconds=[0.1 * k for k in range(100)], solved_at=100,
+        checks=[], ceiling_at=None, train_seconds=10.0, epochs=[5.0], evaluation=evaluation, behaviour="d")  # fmt: skip
+    study = compare.STUDIES["happo_mappo"]
+    study = compare.Study(**{**study.__dict__, "seeds": (0,)})
+    histories = {label: [history] for label in study.arms}
+    monkeypatch.setattr(compare, "ROOT", tmp_path)
+    compare.report("happo_mappo", study, histories, write=False)
+    assert "| HAPPO | 1 of 1 |" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "results").mkdir()
+    (tmp_path / "image").mkdir()
+    compare.report("happo_mappo", study, histories, write=True)
+    written = json.loads((tmp_path / "results" / "compare_happo_mappo.json").read_text())
+    assert written["command"] == "bench/compare.py --study happo_mappo --seeds 0 --results"
+    assert written["summary"]["HAPPO"]["episodes_all"]["median"] == 200  # practice rallies counted to the solve
+    assert {p.name for p in (tmp_path / "image").iterdir()} == {"compare_happo_mappo.png",
+                                                                 "compare_happo_mappo_wallclock.png"}
