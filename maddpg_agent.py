@@ -95,6 +95,10 @@ def td_target(rewards: torch.Tensor, next_q: torch.Tensor, terminated: torch.Ten
 class MADDPGAgent:
     """act() and step() take the arrays the environment gives: (2E, ...), like HAPPOAgent."""
 
+    # Resume files come every this many times RunLimits.resume_every learning steps: a learning step here is 32
+    # decisions (HAPPO's, 256), and the file holds the replay buffer (up to about 200 MB).
+    resume_stride = 8
+
     def __init__(self, config: MADDPGConfig | None = None) -> None:
         self.config = cfg = config if config is not None else MADDPGConfig()
         torch.manual_seed(cfg.seed)

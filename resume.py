@@ -1,6 +1,6 @@
 """Resume files: the whole training state (agent, simulator, score history) written atomically at intervals, so
-that rerunning an interrupted training continues where it stopped and draws the same curve. HAPPO's runs resume;
-MADDPG's replay buffer of up to 500,000 transitions is not written."""
+that rerunning an interrupted training continues where it stopped and draws the same curve. Both agents resume; a
+MADDPG file holds the filled part of its replay buffer too (up to 500,000 transitions, about 200 MB)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,59 @@ import torch
 from buffer import RolloutBuffer
 from checkpoints import load_checkpoint, save_checkpoint
 from happo_agent import HAPPOAgent
+from maddpg_agent import MADDPGAgent
+from networks import OUNoise
+from replay_buffer import ReplayBuffer
+
+REPLAY_ARRAYS = ("obs", "actions", "rewards", "next_obs", "terminated")
 
 
 def resumable(agent: object) -> bool:
-    """Whether `agent`'s training state can be written to a resume file (a HAPPO agent's can)."""
-    return isinstance(agent, HAPPOAgent)
+    """Whether `agent`'s training state can be written to a resume file (HAPPO's and MADDPG's can)."""
+    return isinstance(agent, HAPPOAgent | MADDPGAgent)
+
+
+def maddpg_training_state(agent: MADDPGAgent) -> dict:
+    """Everything a MADDPG agent's learning depends on: networks and their targets, optimisers, the numpy RNG (replay
+    sampling and OU noise), the noise's state, the counters and the filled part of the replay buffer."""
+    memory = agent.memory
+    return {
+        "networks": {name: getattr(agent, name).state_dict()
+                     for name in ("actors", "critics", "target_actors", "target_critics")},
+        "optims": [o.state_dict() for o in [*agent.actor_optims, *agent.critic_optims]],
+        "numpy_rng": json.dumps(agent.rng.bit_generator.state),
+        "noise": {} if agent.noise is None else {"state": torch.from_numpy(agent.noise.state.copy())},
+        "counters": [agent.steps, agent.match_steps, agent.learn_steps, memory.pos, memory.size],
+        "replay": {k: torch.from_numpy(getattr(memory, k)[: memory.size].copy()) for k in REPLAY_ARRAYS},
+    }  # fmt: skip
+
+
+def load_maddpg_training_state(agent: MADDPGAgent, state: dict) -> None:
+    """Continue exactly where `maddpg_training_state(agent)` was taken."""
+    for name, saved in state["networks"].items():
+        getattr(agent, name).load_state_dict(saved)
+    for optim, saved in zip([*agent.actor_optims, *agent.critic_optims], state["optims"], strict=True):
+        optim.load_state_dict(saved)
+    agent.rng.bit_generator.state = json.loads(state["numpy_rng"])
+    agent.noise = None
+    if state["noise"]:
+        noise = state["noise"]["state"].numpy()
+        agent.noise = OUNoise(noise.shape, agent.rng, agent.config.ou_theta, agent.config.ou_sigma)
+        agent.noise.state = noise.copy()
+    agent.steps, agent.match_steps, agent.learn_steps, pos, size = state["counters"]
+    agent.memory = ReplayBuffer(agent.config.buffer_size)
+    for k in REPLAY_ARRAYS:
+        getattr(agent.memory, k)[:size] = state["replay"][k].numpy()
+    agent.memory.pos, agent.memory.size = pos, size
 
 
 def training_state(agent) -> dict:
+    """Everything an agent's learning depends on, as tensors and plain values that `torch.load(weights_only=True)`
+    accepts."""
+    return maddpg_training_state(agent) if isinstance(agent, MADDPGAgent) else happo_training_state(agent)
+
+
+def happo_training_state(agent) -> dict:
     """Everything a HAPPO agent's learning depends on (weights, optimisers, schedules, RNGs, buffer), as tensors and
     plain values that `torch.load(weights_only=True)` accepts."""
     buf, norm = agent.buffer, agent.value_norm
@@ -41,6 +86,9 @@ def training_state(agent) -> dict:
 
 def load_training_state(agent, state: dict) -> None:
     """Continue exactly where `training_state(agent)` was taken."""
+    if isinstance(agent, MADDPGAgent):
+        load_maddpg_training_state(agent, state)
+        return
     agent.actors.load_state_dict(state["actors"])
     if agent.averaged is not None:
         agent.averaged.load_state_dict(state["averaged"])

@@ -6,6 +6,7 @@ import torch
 from rollout import play
 
 from happo_agent import HAPPOAgent, HAPPOConfig
+from maddpg_agent import MADDPGAgent, MADDPGConfig
 from resume import load_resume, save_resume
 from tennis_sim.environment import BRAIN_NAME, TennisEnvironment
 
@@ -55,3 +56,30 @@ def test_the_loops_arrays_come_back_as_arrays_and_its_other_values_as_they_were(
     loop = load_resume(tmp_path / "resume.pt", HAPPOAgent(HAPPOConfig(**CFG)), env)
     assert isinstance(loop["states"], np.ndarray) and loop["states"].tolist() == list(range(6))
     assert loop["scores"] == [0.1, 0.2] and loop["solved_at"] is None
+
+
+@pytest.mark.parametrize("buffer_size", [10_000, 100])  # room to spare; and a full ring that has wrapped around
+def test_a_maddpg_run_resumed_from_its_file_matches_the_uninterrupted_one(tmp_path, buffer_size):
+    """Replay buffer (its ring position too), OU noise, numpy RNG, targets, optimisers and counters all come back:
+    the resumed run plays and learns exactly as the uninterrupted one."""
+    config = MADDPGConfig(num_matches=3, batch_size=8, learn_start=16, update_every=4, gradient_steps=2,
+                          buffer_size=buffer_size, critic_hidden=(16,), seed=4)  # fmt: skip
+    agent, env = MADDPGAgent(config), TennisEnvironment(num_matches=3, seed=4)
+    states = env.reset()[BRAIN_NAME].vector_observations
+    rewards = []
+    states = play(agent, env, states, 42, rewards)  # learning has begun; between two learning steps
+    assert agent.learn_steps > 0 and (buffer_size > 126 or agent.memory.pos != 0)
+    save_resume(tmp_path / "resume.pt", agent, env, {"states": states})
+    play(agent, env, states, 30, rewards)
+
+    agent2, env2 = MADDPGAgent(config), TennisEnvironment(num_matches=3, seed=4)
+    loop = load_resume(tmp_path / "resume.pt", agent2, env2)
+    resumed = []
+    play(agent2, env2, loop["states"], 30, resumed)
+    assert resumed == rewards[42:]
+    for name in ("actors", "critics", "target_actors", "target_critics"):
+        for a, b in zip(getattr(agent, name).parameters(), getattr(agent2, name).parameters(), strict=True):
+            assert torch.equal(a, b), name
+    assert (agent2.learn_steps, agent2.match_steps, agent2.memory.pos) == (agent.learn_steps, agent.match_steps,
+                                                                           agent.memory.pos)  # fmt: skip
+    assert np.array_equal(agent.act(states), agent2.act(states))  # the same noise, from the same RNG

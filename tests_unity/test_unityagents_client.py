@@ -245,3 +245,39 @@ def check_a_build_started_from_a_worker_thread_lives_on(build_dir, port):
         assert info.vector_observations.shape == (2, 24)
     finally:
         remote.close()
+
+
+def readme_script(build_dir, port, loop: str) -> str:
+    """The README's closing recipe, pointed at this test's build and port, with `loop` as the script's work."""
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    recipe = readme.split("```python\nfrom unityagents import UnityEnvironment\n", 1)[1].split("```", 1)[0]
+    assert 'file_name="Tennis_Linux/Tennis.x86_64")' in recipe and "# your loop here" in recipe
+    recipe = recipe.replace('file_name="Tennis_Linux/Tennis.x86_64")',
+                            f"file_name={str(build_dir / 'Tennis_Linux' / 'Tennis.x86_64')!r}, base_port={port})")
+    lines = [line if "# your loop here" not in line else line.split("#")[0].rstrip() + "\n    " + loop
+             for line in recipe.splitlines()]  # fmt: skip
+    return "import numpy as np\nnp.float_ = np.float64\nfrom unityagents import UnityEnvironment\n" + "\n".join(lines)
+
+
+def test_a_script_that_forgets_close_hangs_and_the_readmes_recipe_exits_even_when_it_fails(build_dir, port):
+    """The client's flaw the README warns of, and its remedy: a script ending without env.close() is still running
+    after 10 s (the client joins its gRPC worker, which waits for a command, before its exit handler could close);
+    the README's try/finally exits at once, with the traceback of the error that ended it."""
+    forgot = "import numpy as np\nnp.float_ = np.float64\nfrom unityagents import UnityEnvironment\n" + (
+        f"env = UnityEnvironment(file_name={str(build_dir / 'Tennis_Linux' / 'Tennis.x86_64')!r}, base_port={port})\n"
+        "env.reset(train_mode=True)\nprint('done', flush=True)\n")  # fmt: skip
+    hung = subprocess.Popen([sys.executable, "-c", forgot], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert hung.stdout.readline().strip() == "done"
+        with pytest.raises(subprocess.TimeoutExpired):
+            hung.wait(timeout=10)
+    finally:
+        os.killpg(hung.pid, signal.SIGKILL)
+        hung.wait()
+    failing = readme_script(build_dir, port + 1, "env.step([[0.0, 0.0], [0.0, 0.0]]); raise RuntimeError('a bug')")
+    start = time.time()
+    done = subprocess.run([sys.executable, "-c", failing], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "RuntimeError: a bug" in done.stderr and time.time() - start < 30
+    finished = subprocess.run([sys.executable, "-c", readme_script(build_dir, port + 2, "print(states.shape)")],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert finished.returncode == 0 and finished.stdout.strip().endswith("(2, 24)"), finished.stderr
