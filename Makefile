@@ -13,6 +13,9 @@ UNITY_STAMP := $(UNITY_VENV)/.installed-unityagents
 UNITY_CLIENT_DEPS := grpcio==1.85.3 protobuf==3.20.3 pillow==13.0.0 numpy==1.26.4
 PIP_QUIET := --quiet --disable-pip-version-check
 
+# papermill's bound on each notebook cell: the training's cap (TENNIS_MINUTES) and an hour (settings.py)
+CELL_TIMEOUT = $(BIN)/python -c 'import settings; print(settings.cell_timeout_seconds())'
+
 .PHONY: train test notebook bench solve sweep headless-build evaluate mutation
 
 $(STAMP): requirements.txt
@@ -26,7 +29,8 @@ $(SWEEP_STAMP): $(STAMP) requirements-sweep.txt
 
 ## Train HAPPO on the embedded simulator by executing Tennis.ipynb in place: checkpoints/, image/, runs/ and the notebook.
 train: $(STAMP)
-	TENNIS_PROGRESS=lines $(BIN)/papermill Tennis.ipynb Tennis.ipynb --log-output --no-progress-bar
+	bound=$$($(CELL_TIMEOUT)) && TENNIS_PROGRESS=lines $(BIN)/papermill Tennis.ipynb Tennis.ipynb --log-output \
+	    --no-progress-bar --execution-timeout $$bound
 	$(BIN)/python bench/train_summary.py
 
 $(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
@@ -54,8 +58,8 @@ $(UNITY_STAMP): requirements.txt pyproject.toml
 ## Evaluate and watch the shipped agent (checkpoints/) without training; writes only runs/evaluate/.
 evaluate: $(STAMP)
 	mkdir -p runs/evaluate
-	TENNIS_TRAIN=0 TENNIS_PROGRESS=lines TENNIS_OUTPUT_DIR=runs/evaluate \
-	    $(BIN)/papermill Tennis.ipynb runs/evaluate/Tennis.ipynb --log-output --no-progress-bar
+	bound=$$($(CELL_TIMEOUT)) && TENNIS_TRAIN=0 TENNIS_PROGRESS=lines TENNIS_OUTPUT_DIR=runs/evaluate \
+	    $(BIN)/papermill Tennis.ipynb runs/evaluate/Tennis.ipynb --log-output --no-progress-bar --execution-timeout $$bound
 
 ## Every test: lint, unit tests (the notebook's resume and the Tune sweep included), the notebook under nbval on a
 ## short training budget (outputs go to a scratch dir), then the real unityagents client against the headless build

@@ -78,6 +78,18 @@ def env_overrides(name: str, seed_maximum: int) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
 
 
+NOTEBOOK_MINUTES = 30.0  # the parameters cell's default TENNIS_MINUTES (a test holds them equal)
+
+
+def cell_timeout_seconds(minutes: float | None = None) -> int:
+    """papermill's bound on one notebook cell (--execution-timeout): the training's safety cap (TENNIS_MINUTES, or
+    `minutes`; the notebook's default 30) and an hour more for what may follow it in the same cell (the last check,
+    the evaluation, the rally's animation). A kernel that stops answering then ends the command with papermill's
+    error naming the cell, instead of a wait without end."""
+    cap = env_float("TENNIS_MINUTES", NOTEBOOK_MINUTES) if minutes is None else minutes
+    return int(60 * (cap + 60))
+
+
 # Where each name the later notebook cells rely on is made, for a cell run in a fresh kernel.
 MADE_IN = {"OUTPUT_DIR": "the parameters cell (the first code cell)", "env": "section 1 (Start the environment)",
            "trained": "section 6 (Evaluate the checkpoint)"}  # fmt: skip

@@ -34,6 +34,7 @@ from result_files import write_json  # noqa: E402
 
 from behaviour_digest import behaviour_digest  # noqa: E402
 from evaluation import Evaluation, evaluation_matches, first_solved, moving_average  # noqa: E402
+from settings import NOTEBOOK_MINUTES, cell_timeout_seconds  # noqa: E402
 from training_run import in_use_by_another_run  # noqa: E402
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")  # they change a run's numbers (TENNIS_THREADS: settings)
@@ -94,8 +95,10 @@ def run_seed(config: str, seed: int, out: Path, overrides: str = "{}", settings:
     env = dict(inherited, TENNIS_SEED=str(seed), TENNIS_CONFIG=config, TENNIS_OUTPUT_DIR=str(out), TENNIS_WATCH="0",
                TENNIS_PROGRESS="lines", TENNIS_OVERRIDES=overrides, **settings)  # fmt: skip
     print(f"seed {seed}: training {config} {overrides} {settings or '(the notebook defaults)'} -> {out}", flush=True)
+    minutes = float(settings.get("TENNIS_MINUTES", NOTEBOOK_MINUTES))  # the child's, not this process's variable
     subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
-                    "--log-output", "--no-progress-bar", "--cwd", str(ROOT)], env=env, check=True)  # fmt: skip
+                    "--log-output", "--no-progress-bar", "--cwd", str(ROOT),
+                    "--execution-timeout", str(cell_timeout_seconds(minutes))], env=env, check=True)  # fmt: skip
     return json.loads(history_file.read_text())
 
 

@@ -136,3 +136,24 @@ def test_a_study_writes_results_and_figures_only_when_asked(tmp_path, monkeypatc
     assert written["summary"]["HAPPO"]["episodes_all"]["median"] == 200  # practice rallies counted to the solve
     assert {p.name for p in (tmp_path / "image").iterdir()} == {"compare_happo_mappo.png",
                                                                  "compare_happo_mappo_wallclock.png"}
+
+
+def test_every_notebook_cell_a_benchmark_runs_has_a_bound_from_the_training_cap(tmp_path, monkeypatch):
+    """A kernel that stops answering ends the run with papermill's error, not a wait without end: the bound is the
+    run's own TENNIS_MINUTES (not this process's) plus an hour, and the notebook's default cap is the one assumed."""
+    import settings
+
+    parameters = next("".join(c["source"]) for c in json.loads((solve.ROOT / "Tennis.ipynb").read_text())["cells"]
+                      if "parameters" in c.get("metadata", {}).get("tags", []))  # fmt: skip
+    assert f'MINUTES = env_float("TENNIS_MINUTES", {settings.NOTEBOOK_MINUTES})' in parameters
+    monkeypatch.setenv("TENNIS_MINUTES", "500")
+    assert settings.cell_timeout_seconds() == 60 * 560 and settings.cell_timeout_seconds(2.5) == 60 * 62.5
+    monkeypatch.setattr(solve, "_digest", lambda config, overrides: "a digest")
+    calls = []
+    monkeypatch.setattr(solve.subprocess, "run", lambda args, **kw: calls.append(args))
+    with pytest.raises(FileNotFoundError):  # no history: the fake papermill trained nothing
+        solve.run_seed("default", 0, tmp_path / "seed_0", settings={"TENNIS_MINUTES": "5"})
+    assert calls[0][calls[0].index("--execution-timeout") + 1] == str(60 * 65)
+    with pytest.raises(FileNotFoundError):
+        solve.run_seed("default", 0, tmp_path / "seed_1")
+    assert calls[1][calls[1].index("--execution-timeout") + 1] == str(60 * 90)
