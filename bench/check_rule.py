@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -38,10 +37,19 @@ import torch  # noqa: E402
 from evaluation import evaluate  # noqa: E402
 from happo_agent import HAPPOAgent, HAPPOConfig  # noqa: E402
 from tennis_sim.environment import BRAIN_NAME, make_env  # noqa: E402
-from training_run import RunLimits, TrainingRun, check_mean_action, keep_if_best, load_agent, rank  # noqa: E402
+from training_run import (  # noqa: E402
+    RunLimits,
+    TrainingRun,
+    check_mean_action,
+    in_use_by_another_run,
+    keep_if_best,
+    load_agent,
+    rank,
+)
 
 sys.path.insert(0, str(ROOT / "bench"))
 from result_files import write_json  # noqa: E402
+from solve import set_aside_if_other  # noqa: E402
 
 from behaviour_digest import behaviour_digest  # noqa: E402
 
@@ -90,12 +98,18 @@ def sign_test(pairs: list[tuple[int, int]]) -> dict:
 
 
 def train_seed(seed: int, match_steps: int, out: Path) -> dict:
+    """The seed's row: trained now unless `out` holds a finished run of the same key (seed, budget, code that trains
+    the same); a folder of another key is moved aside (bench/solve.py's rule), never deleted or mixed in."""
     result_file, version = out / "result.json", behaviour_digest("default")
-    done = json.loads(result_file.read_text()) if result_file.is_file() else {}
-    if done.get("behaviour") == version:
+    key = dict(seed=seed, match_steps=match_steps, behaviour=version)
+    if in_use_by_another_run(out):
+        raise SystemExit(f"{out} is being trained by another process now: wait for it, or use another --runs")
+    set_aside_if_other(out, key)
+    if result_file.is_file():
         print(f"seed {seed}: already done ({result_file})", flush=True)
-        return done
-    shutil.rmtree(out, ignore_errors=True)
+        return json.loads(result_file.read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run_key.json").write_text(json.dumps(key, indent=1) + "\n")
     config = HAPPOConfig(seed=seed)
     torch.manual_seed(seed)  # as the notebook
     env = make_env(num_matches=config.num_matches + config.practice_matches, seed=seed,

@@ -48,6 +48,7 @@ class Study:
     arm_minutes: dict = field(default_factory=dict)  # label -> a budget of its own (MADDPG needs minutes to solve)
     settings: dict = field(default_factory=dict)  # more TENNIS_* variables of the notebook, for every arm
     arm_settings: dict = field(default_factory=dict)  # label -> TENNIS_* variables of that arm only
+    runs_of: str = ""  # train in this other study's folder: an arm trained there with the same key is reused
 
     def budget(self, label: str) -> float:
         return self.arm_minutes.get(label, self.minutes)
@@ -302,7 +303,8 @@ def main() -> None:
                 if args.arms and label not in args.arms:
                     continue
                 tag = config + ("" if overrides == "{}" else "_" + hashlib.sha256(overrides.encode()).hexdigest()[:6])
-                histories[label].append(train(study, label, seed, args.out / name / tag / f"seed_{seed}"))
+                folder = args.out / (study.runs_of or name) / tag / f"seed_{seed}"
+                histories[label].append(train(study, label, seed, folder))
         if not args.arms:
             report(name, study, histories, args.results)
 

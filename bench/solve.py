@@ -59,7 +59,7 @@ def _notebook_defaults() -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
-def _set_aside_if_other(out: Path, key: dict) -> None:
+def set_aside_if_other(out: Path, key: dict) -> None:
     """Move a folder that holds a run of another key to <folder>.set-aside-<time>-<n>: kept, and never resumed."""
     key_file = out / "run_key.json"
     if not out.exists() or not any(out.iterdir()):
@@ -84,7 +84,7 @@ def run_seed(config: str, seed: int, out: Path, overrides: str = "{}", settings:
     key = run_key(config, seed, overrides, settings)
     if in_use_by_another_run(out):
         raise SystemExit(f"{out} is being trained by another process now: wait for it, or use another --out or --tag")
-    _set_aside_if_other(out, key)
+    set_aside_if_other(out, key)
     history_file = out / "runs" / "history.json"
     if history_file.is_file():
         print(f"seed {seed}: already done with these settings ({history_file})", flush=True)

@@ -1,8 +1,10 @@
 """bench/check_rule.py: the two-rally check runs beside the notebook's on the same policy, and its sign test."""
 
 import importlib.util
+import json
 from pathlib import Path
 
+import pytest
 from rollout import play
 
 from evaluation import evaluate
@@ -36,3 +38,25 @@ def test_every_check_is_followed_by_a_two_rally_check_of_the_same_policy(tmp_pat
     kept = check_rule.load_agent(run.two_dir)  # the two-rally check's best so far is saved, like the notebook's
     assert (kept.act(run.states, deterministic=True) == agent.act(run.states, deterministic=True)).all()
     assert (run.run_checkpoints / "happo.pt").is_file()
+
+
+def test_a_finished_seed_is_reused_only_under_its_key_and_another_is_moved_aside_not_deleted(tmp_path, monkeypatch):
+    monkeypatch.setattr(check_rule, "behaviour_digest", lambda config: "a digest")
+    out = tmp_path / "seed_3"
+    out.mkdir()
+    (out / "run_key.json").write_text(json.dumps(dict(seed=3, match_steps=100, behaviour="a digest")))
+    (out / "result.json").write_text(json.dumps({"seed": 3, "done": True}))
+    assert check_rule.train_seed(3, 100, out) == {"seed": 3, "done": True}
+
+    class Trained(Exception):
+        pass
+
+    def no_training(**kwargs):
+        raise Trained
+
+    monkeypatch.setattr(check_rule, "HAPPOConfig", no_training)
+    with pytest.raises(Trained):  # another budget: trained again, in a fresh folder
+        check_rule.train_seed(3, 200, out)
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("seed_3.set-aside-")]
+    assert len(aside) == 1 and json.loads((aside[0] / "result.json").read_text()) == {"seed": 3, "done": True}
+    assert json.loads((out / "run_key.json").read_text())["match_steps"] == 200
