@@ -12,14 +12,14 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from tennis_sim.files import TEMPORARY_MARK, write_atomically  # noqa: F401 -- both used from here too
+
 CHECKSUM_KEY = "sha256"  # of the weights and the config
 WEIGHTS_ONLY_KEY = "weights_sha256"  # older files: of the weights alone
-TEMPORARY_MARK = ".partial-"  # in the name of a file being written; only such files are cleaned up
 
 
 def open_own_file(path: Path, flags: int) -> int:
@@ -28,25 +28,6 @@ def open_own_file(path: Path, flags: int) -> int:
     if path.is_symlink() or (path.is_file() and path.stat().st_nlink > 1):
         path.unlink(missing_ok=True)  # another process may have replaced it first
     return os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW, 0o666)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a reader sees the old file or the new one, never half of one. Temporary
-    files that a killed writer left behind (`.<name>.partial-*`, no other) are removed first; the file gets the usual
-    permissions (umask)."""
-    for stray in path.parent.glob(f".{path.name}{TEMPORARY_MARK}*"):
-        stray.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{TEMPORARY_MARK}")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _tensors(value: object, prefix: str = ""):

@@ -24,7 +24,6 @@ import argparse
 import os
 import shlex
 import signal
-import stat
 import sys
 import threading
 import time
@@ -40,6 +39,7 @@ from tennis_sim.environment import (
     UNITY_INSTALL_HINT,
     to_wire_floats,
 )
+from tennis_sim.files import write_atomically
 
 API_VERSION = "API-4"
 STATUS_OK, STATUS_CLOSE = 200, 400
@@ -154,21 +154,8 @@ def write_launcher(directory: str | os.PathLike, matches: int = 1) -> Path:
               "# Headless Tennis build (tennis_sim): the simulator speaking ML-Agents API-4 to the unityagents client.\n"
               f"PYTHONPATH={shlex.quote(str(package_parent))}${{PYTHONPATH:+:$PYTHONPATH}} exec "
               f"{shlex.quote(sys.executable)} -m tennis_sim.headless_build --matches {int(matches)} \"$@\"\n")  # fmt: skip
-    # A new file renamed over the target: a link planted there is replaced, never written through.
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o777 & ~_umask())
-    with os.fdopen(fd, "w") as f:
-        f.write(script)
-    partial.chmod(partial.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    os.replace(partial, target)
+    write_atomically(target, script.encode(), mode=0o777)  # a link planted there is replaced, never written through
     return target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def main(argv: list[str] | None = None) -> None:
