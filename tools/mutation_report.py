@@ -1,8 +1,10 @@
 """The mutation run's result (mutmut's mutants/*.meta after `make mutation`) as results/mutation.json: per file the
 mutants tried, killed, timed out (an endless loop is a detection too), survived and not reached by the fast tests;
-every survivor with its diff and its line of tools/equivalent_mutants.json: why it changes no behaviour (an equivalent
-mutant), or, for a line that begins "not equivalent", the known gap it leaves (counted as undetected). A survivor
-without a line is printed, and the command fails.
+every survivor with its diff and its entry of tools/equivalent_mutants.json: why it changes no behaviour (an
+equivalent mutant), or, for an entry that begins "not equivalent", the known gap it leaves (counted as undetected). An
+entry names the mutated function and the mutant's diff, not mutmut's number: an edit that renumbers a function's
+mutants keeps its explanations, and one that changes the mutated line leaves the new mutant unexplained. A survivor
+without an entry is printed, and the command fails.
 
 Run: .venv/bin/python tools/mutation_report.py [--out results/mutation.json]   (after mutmut run; make mutation)
 """
@@ -23,7 +25,8 @@ NOT_EQUIVALENT = "not equivalent"  # an explained survivor that does change beha
 # The mutants of `make mutation`, as mutmut names them: whole files, and of training_run.py the functions that decide
 # which agent is kept and how a run resumes (mutmut writes "ǁ" between class and method; "?" matches it).
 SELECTION = ["buffer.*", "checkpoints.*", "replay_buffer.*", "evaluation.*", "maddpg_agent.*", "networks.*",
-             "happo_agent.*", "resume.*", "training_run.x_keep_the_better__mutmut_*", "training_run.x_agent_files__mutmut_*",
+             "happo_agent.*", "resume.*", "tennis_sim.scoring.*", "tennis_sim.files.*",
+             "training_run.x_keep_the_better__mutmut_*", "training_run.x_agent_files__mutmut_*",
              "training_run.x_keep_if_best__mutmut_*", "training_run.x_read_history__mutmut_*",
              "training_run.x?TrainingRun?_keep_progress_lines_up_to__mutmut_*"]  # fmt: skip
 
@@ -49,6 +52,12 @@ def diff_of(name: str, source: str) -> str:
     return "\n".join(line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---")))
 
 
+def explanation(name: str, diff: str, explained: list[dict]) -> str | None:
+    """The `why` of the entry for this mutant's function and diff, if there is one."""
+    function = name.rsplit("__mutmut_", 1)[0]
+    return next((e["why"] for e in explained if e["function"] == function and e["diff"] == diff), None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the result here (e.g. results/mutation.json)")
@@ -64,15 +73,14 @@ def main() -> None:
         if not statuses:
             continue
         counts = Counter(statuses.values())
-        equivalent = sum(1 for name, s in statuses.items() if s == "survived" and name in explained
-                         and not explained[name].startswith(NOT_EQUIVALENT))  # fmt: skip
+        whys = {name: explanation(name, diff_of(name, source), explained)
+                for name, s in sorted(statuses.items()) if s == "survived"}  # fmt: skip
+        equivalent = sum(1 for why in whys.values() if why and not why.startswith(NOT_EQUIVALENT))
         named = sum(counts[k] for k in ("killed", "timeout", "survived", "no tests"))
         files[source] = dict(mutants=len(statuses), killed=counts["killed"], timeout=counts["timeout"],
                              survived=counts["survived"], equivalent=equivalent, no_tests=counts["no tests"],
                              other=len(statuses) - named)  # fmt: skip
-        for name, status in sorted(statuses.items()):
-            if status == "survived":
-                survivors.append(dict(mutant=name, file=source, diff=diff_of(name, source), why=explained.get(name)))
+        survivors += [dict(mutant=name, file=source, diff=diff_of(name, source), why=why) for name, why in whys.items()]
     total = {k: sum(f[k] for f in files.values()) for k in ("mutants", "killed", "timeout", "survived", "equivalent",
                                                            "no_tests", "other")}  # fmt: skip
     detected, non_equivalent = total["killed"] + total["timeout"], total["mutants"] - total["equivalent"] - total["no_tests"]
