@@ -49,7 +49,7 @@ HAPPO_RULES = dict(
 
 @dataclass(frozen=True)
 class HAPPOConfig:
-    """Every hyperparameter of the agent. `HAPPOConfig()` is the tuned default; `seed_design()` the original write-up's."""
+    """Every hyperparameter of the agent. `HAPPOConfig()` is the tuned default; `seed_design()` the starting design."""
 
     num_matches: int = 16
     """Scored matches played in parallel while training (E); every rally of every one counts as one episode."""
@@ -57,7 +57,7 @@ class HAPPOConfig:
     """Extra, unscored simulator matches whose rallies are cut at random as by a timeout (tennis_core.TennisCore):
     practice at rallies that begin with the ball in flight. Their steps count as match steps."""
     update_every: int = 256
-    """Decisions per match between two learning steps (the original write-up's UPDATE_PER_STEP)."""
+    """Decisions per match between two learning steps (seed_design's UPDATE_PER_STEP)."""
     buffer_steps: int = 256
     """Steps per match kept in the rollout buffer (BUFFER_SIZE); equal to update_every for on-policy PPO."""
     minibatch_size: int = 2048
@@ -67,7 +67,7 @@ class HAPPOConfig:
     epochs: int = 5
     """Passes over the data per agent per learning step (NUM_EPOCH)."""
     order_per_epoch: bool = False
-    """Draw a new agent order at every epoch (the original write-up) instead of once per learning step (HARL)."""
+    """Draw a new agent order at every epoch (seed_design) instead of once per learning step (HARL)."""
     sequential_update: bool = True
     """HAPPO's sequential update with the factor M; False gives the MAPPO ablation (M = 1 for every agent)."""
     random_order: bool = True
@@ -113,9 +113,9 @@ class HAPPOConfig:
     """Critic predicts returns standardised by running statistics (HARL's ValueNorm)."""
     normalize_rewards: bool = False
     """Divide the team rewards by the std of those in the buffer at this learning step (not a running statistic:
-    the scale follows each buffer) before GAE (the original write-up's reward normalisation)."""
+    the scale follows each buffer) before GAE (seed_design's reward normalisation)."""
     target_critic: bool = False
-    """Next-state values for GAE come from a slowly updated copy of the critic (the original write-up)."""
+    """Next-state values for GAE come from a slowly updated copy of the critic (seed_design)."""
     target_tau: float = 0.01
     """Soft-update rate of the target critic per learning step."""
     critic_hidden: tuple[int, ...] = (128, 128)
@@ -135,7 +135,7 @@ class HAPPOConfig:
 
     @classmethod
     def seed_design(cls, **overrides: object) -> HAPPOConfig:
-        """The original HAPPO write-up's values: one match, tiny learning rates, fixed std 0.01.
+        """The design this project started from: one match, tiny learning rates, fixed std 0.01.
 
         Where it is silent: clip 0.2 (PPO's default), no gradient clipping, a critic with the actor's widths, no
         annealed std and no policy averaging."""
@@ -151,8 +151,8 @@ class HAPPOConfig:
 
     @classmethod
     def named(cls, name: str, **overrides: object) -> HAPPOConfig:
-        """'default', 'seed_design', 'seed_design_big_std' (the design with the std 0.1 its author's "big actor
-        network sigma" points to, picked by bench/compare.py --study design_std), 'fast' (a learnt std from 0.15 and no
+        """'default', 'seed_design', 'seed_design_big_std' (the design with a bigger exploration std,
+        0.1, picked by bench/compare.py --study design_std), 'fast' (a learnt std from 0.15 and no
         practice matches: quicker to solve, less robust to play), 'mappo' (the default without the sequential update)
         or 'fixed_order' (the default with agent 0 always updated first)."""
         variants: dict[str, dict] = {"default": {}, "fast": {"init_std": 0.15, "std_end": 0.0, "practice_matches": 0},

@@ -1,4 +1,4 @@
-"""Actor and critic networks, and the optional OU exploration noise of the original HAPPO write-up (seed_design)."""
+"""Actor and critic networks, and the optional OU exploration noise of seed_design, the design this project started from."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def layer_init(layer: nn.Linear, gain: float) -> nn.Linear:
 
 
 class Actor(nn.Module):
-    """One racket's policy, exactly the layers of the original write-up (`HAPPOConfig.seed_design`):
+    """One racket's policy, exactly the layers of `HAPPOConfig.seed_design`:
 
     obs (..., 24) -> Linear 128 -> [Linear 128, ReLU] x 2 -> [Linear 64, ReLU] -> [Linear 64, ReLU] -> [Linear 2, Tanh]
     = mean (..., 2), around which a diagonal Gaussian samples the action. Its std is fixed (`init_std`) or a
@@ -99,7 +99,7 @@ class Actor(nn.Module):
             self._numpy_layers = (first.data_ptr(), layers)
         x = obs
         *hidden, (w_out, b_out) = self._numpy_layers[1]
-        x = x @ hidden[0][0] + hidden[0][1]  # the original write-up's first layer has no activation
+        x = x @ hidden[0][0] + hidden[0][1]  # seed_design's first layer has no activation
         for w, b in hidden[1:]:
             x = np.maximum(x @ w + b, 0.0)
         return np.tanh(x @ w_out + b_out)
