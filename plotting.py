@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 from evaluation import SOLVE_SCORE, SOLVE_WINDOW, moving_average
+from tennis_sim.files import replace_through
+
+
+def save_figure(fig: plt.Figure, path: Path, dpi: int = 120) -> None:
+    """Save `fig` as `path` (its folder made if needed) by replacing the file: a link planted there is never written
+    through, and a reader never sees half an image."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_through(path, lambda tmp: fig.savefig(tmp, dpi=dpi), suffix=path.suffix)
 
 
 def plot_learning_curve(scores: list[float], solved_at: int | None, title: str = "", checks: list[dict] = ()) -> plt.Figure:

@@ -90,6 +90,37 @@ def cell_timeout_seconds(minutes: float | None = None) -> int:
     return int(60 * (cap + 60))
 
 
+# The notebook's parameters by kind, for values papermill injects (`-p NAME VALUE`) after the parameters cell: it
+# passes True/False and numbers typed, and any other word (false, yes) as a string.
+BOOLEAN_PARAMETERS = ("TRAIN", "REPLACE_CHECKPOINT", "STOP_AT_CEILING", "WATCH")
+WHOLE_PARAMETERS = {"SEED": 0, "THREADS": 1, "MATCH_STEPS": 0, "EPISODES": 0, "CHECK_EVERY": 0, "RESUME_EVERY": 0,
+                    "EVAL_EPISODES": 0}  # name -> minimum
+NUMBER_PARAMETERS = ("MINUTES", "STOP_AVERAGE", "CHECK_FROM")  # finite, at least 0
+TEXT_PARAMETERS = ("CONFIG", "OUTPUT_DIR", "UNITY_PATH", "PROGRESS")
+
+
+def check_parameters(namespace: dict) -> None:
+    """Refuse, by name, a notebook parameter of the wrong kind: the environment variables are checked as they are read,
+    but a value papermill injects is not (`-p TRAIN false` would be the string "false", which Python takes as true)."""
+    for name in BOOLEAN_PARAMETERS:
+        if not isinstance(namespace[name], bool):
+            raise ValueError(f"{name}={namespace[name]!r} is not a boolean: papermill passes -p {name} True or -p {name} "
+                             "False as one (any other word arrives as a string)")  # fmt: skip
+    for name, minimum in WHOLE_PARAMETERS.items():
+        value = namespace[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name}={value!r} must be a whole number of at least {minimum}")
+    for name in NUMBER_PARAMETERS:
+        value = namespace[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name}={value!r} must be a finite number of at least 0")
+    for name in TEXT_PARAMETERS:
+        if not isinstance(namespace[name], str):
+            raise ValueError(f"{name}={namespace[name]!r} must be text")
+    if not isinstance(namespace["OVERRIDES"], dict):
+        raise ValueError(f"OVERRIDES={namespace['OVERRIDES']!r} must be a dict of config fields")
+
+
 # Where each name the later notebook cells rely on is made, for a cell run in a fresh kernel.
 MADE_IN = {"OUTPUT_DIR": "the parameters cell (the first code cell)", "env": "section 1 (Start the environment)",
            "trained": "section 6 (Evaluate the checkpoint)"}  # fmt: skip

@@ -152,7 +152,9 @@ class TrainingRun:
         self.run_checkpoints = self.out / "runs" / "checkpoints"  # this run's agent; checkpoints/ only if better
         self.resume_file = self.out / "runs" / "resume.pt"  # lives until the notebook has finished
         self.progress_file = self.out / "runs" / "progress.jsonl"  # one line per learning step
-        self.can_resume = limits.resume_every > 0 and resumable(agent) and hasattr(env, "core")
+        can_load = resumable(agent) and hasattr(env, "core")
+        self.can_resume = limits.resume_every > 0 and can_load  # writes resume files
+
         self.checking = limits.check_every > 0 and can_check
         states = env.reset(train_mode=True)[self.brain].vector_observations  # (2E, 24)
         self.E = len(states) // 2  # matches, the practice ones last
@@ -164,7 +166,7 @@ class TrainingRun:
         self.epochs: list[float] = []  # per learning step: the passes over its batch, averaged over the actors
         self.match_scores = np.zeros((self.scored, 2))  # running sums of each racket in each scored match
         self.solved_at, self.ceiling_at, self.steps, elapsed, self.last_metrics = None, None, 0, 0.0, {}
-        if self.can_resume and self.resume_file.is_file():  # an interrupted run: continue it
+        if can_load and self.resume_file.is_file():  # an interrupted run, even one that wrote files at another pace
             loop = load_resume(self.resume_file, agent, env)
             self.scores, self.seconds, self.env_steps = loop["scores"], loop["seconds"], loop["env_steps"]
             self.match_scores, self.solved_at, self.steps = loop["match_scores"], loop["solved_at"], loop["steps"]
@@ -313,6 +315,14 @@ def nonfinite_networks(agent) -> list[str]:
 
     return [f"the weights of {name}" for name, net in vars(agent).items() if isinstance(net, torch.nn.Module)
             and not all(torch.isfinite(p).all() for p in net.parameters())]  # fmt: skip
+
+
+def holds_agent(directory: Path) -> bool:
+    """Whether `directory` holds an agent's checkpoint (what load_agent reads)."""
+    from happo_agent import CHECKPOINT_FILE as HAPPO_FILE
+    from maddpg_agent import CHECKPOINT_FILE as MADDPG_FILE
+
+    return any((Path(directory) / name).is_file() for name in (HAPPO_FILE, MADDPG_FILE))
 
 
 def agent_files(directory: Path) -> list[Path]:

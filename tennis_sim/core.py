@@ -419,7 +419,9 @@ POSITIVE_PARAMS = ("dt", "ball_radius", "ball_mass", "ball_speed_clamp", "racket
                    "net_half_width", "start_min")  # fmt: skip
 NON_NEGATIVE_PARAMS = ("racket_pivot_to_centre", "jump_speed", "net_clearance", "bounce_threshold", "over_top")
 ORDERED_PARAMS = (("floor_bottom", "floor_top"), ("net_bottom", "net_top"), ("wall_inner_x", "wall_outer_x"),
-                  ("start_min", "start_max"), ("floor_top", "serve_height"), ("floor_top", "racket_start_y"))  # fmt: skip
+                  ("start_min", "start_max"), ("floor_top", "serve_height"), ("floor_top", "racket_start_y"),
+                  ("start_max", "wall_inner_x"), ("floor_top", "net_top"))  # fmt: skip
+# (the starts lie inside the walls; the net stands above the floor)
 
 
 def check_params(p: TennisParams) -> TennisParams:
@@ -463,6 +465,10 @@ class TennisCore:
 
     def __init__(self, num_matches: int = 1, seed: int = 0, params: TennisParams | None = None,
                  match_offset: int = 0, practice_matches: int = 0) -> None:  # fmt: skip
+        for name, value in (("num_matches", num_matches), ("seed", seed), ("match_offset", match_offset),
+                            ("practice_matches", practice_matches)):  # fmt: skip
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral | float) or int(value) != value:
+                raise ValueError(f"{name} must be a whole number, got {value!r}")
         if int(num_matches) < 1:
             raise ValueError(f"num_matches must be >= 1, got {num_matches}")
         if not 0 <= int(practice_matches) <= int(num_matches):

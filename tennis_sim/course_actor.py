@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from tennis_sim.environment import TennisEnvironment
+from tennis_sim.files import replace_through
 from tennis_sim.scoring import Evaluation, evaluate, evaluation_matches, record_rally
 
 OBS_SIZE, ACTION_SIZE, NUM_RACKETS = 24, 2, 2
@@ -182,6 +183,21 @@ def _digits(name: str) -> str:
     return "".join(c for c in name.rpartition(".")[2] if c.isdigit())
 
 
+def _in_name_order(linears: list[_Linear]) -> tuple[list[_Linear], list[str]]:
+    """The Linear layers in the order of the numbers in their names (fc1, fc2, fc3) when each has its own number and
+    that order fits their sizes together; else in the file's order. A note when the two orders differ: a class may
+    register its layers in another order than its forward pass runs them (fc1, fc3, fc2)."""
+    numbers = [_digits(lin.name) for lin in linears]
+    if not all(numbers) or len(set(map(int, numbers))) < len(numbers):
+        return linears, []
+    by_name = sorted(linears, key=lambda lin: int(_digits(lin.name)))
+    fits = all(a.weight.shape[0] == b.weight.shape[1] for a, b in zip(by_name, by_name[1:]))
+    if by_name == linears or not fits:
+        return linears, []
+    return by_name, [f"Linear layers taken in the order of their names ({', '.join(lin.name for lin in by_name)}), "
+                     f"not the file's ({', '.join(lin.name for lin in linears)})"]
+
+
 def _place_norms(linears: list[_Linear], norms: list[_Norm], size_in: int, path: Path) -> tuple[dict[int, _Norm], list[str]]:
     """Where each BatchNorm1d goes: -1 on the input, k after the k-th Linear (hidden layers only); and a note for
     each one whose place its size alone did not decide. Among the places its size fits, the one whose Linear has the
@@ -216,8 +232,10 @@ def build_actor(state: dict[str, torch.Tensor], path: Path, activation: str = "r
         raise ActorFileError(f"{path}: --ignore {missing}: no such layer (the file has {names})")
     state = {name: t for name, t in state.items() if name.rpartition(".")[0] not in ignore}
     linears, norms = _layers(state, path)
+    linears, order_notes = _in_name_order(linears)
     size_in = _check_shapes(linears, path)
     placed, notes = _place_norms(linears, norms, size_in, path)
+    notes = order_notes + notes
     modules: list[nn.Module] = []
     words = [str(size_in)]
 
@@ -332,7 +350,8 @@ def save_rally_gif(actors: Sequence[CourseActor], path: Path, seed: int, swap: b
 
     frames, scores = record_rally(team_policy(actors, swap), TennisEnvironment(num_matches=1, seed=seed), 160)
     path.parent.mkdir(parents=True, exist_ok=True)
-    animate_rally(frames[::2], scores=scores[::2], interval_ms=100).save(path, writer="pillow", fps=10)
+    anim = animate_rally(frames[::2], scores=scores[::2], interval_ms=100)
+    replace_through(path, lambda tmp: anim.save(tmp, writer="pillow", fps=10), suffix=".gif")
     plt.close("all")
 
 
@@ -370,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{len(args.actors)} actor files: give one (both rackets) or two (one per racket)")
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes}: play at least 1")
+    if args.gif and any(args.gif.resolve() == p.resolve() for p in args.actors):
+        parser.error(f"--gif {args.gif} is an actor file given to play: the animation would overwrite it")
     try:
         model_args = json.loads(args.model_args)
         if not isinstance(model_args, (list, dict)):

@@ -104,7 +104,7 @@ def _actions(rl_input, core: TennisCore) -> np.ndarray:
     for i, action in enumerate(sent[: len(actions)]):
         if len(action.vector_actions) == ACTION_SIZE:
             actions[i] = action.vector_actions
-    # unityagents sends NaN on unchecked; the simulator takes no NaN, so a NaN action means "stand still"
+    # unityagents passes NaN on unchecked; the simulator takes no NaN, so a NaN action means "stand still"
     actions = to_wire_floats(np.nan_to_num(actions, nan=0.0))
     return actions.reshape(core.num_matches, 2, ACTION_SIZE)
 
@@ -126,6 +126,7 @@ def serve(port: int, matches: int = 1, host: str = "localhost") -> None:
                      wait_for_ready=True, timeout=CONNECT_SECONDS)  # fmt: skip
         seed = reply.unity_input.rl_initialization_input.seed % (MAX_SEED + 1)  # Unity takes any int32
         core = TennisCore(num_matches=matches, seed=seed)
+        warned_nan = False  # a NaN action is said once per build
         reply = send()  # the first command comes back
         while reply.header.status == STATUS_OK:
             rl_input = reply.unity_input.rl_input
@@ -135,6 +136,11 @@ def serve(port: int, matches: int = 1, host: str = "localhost") -> None:
                 E = core.num_matches
                 result = (core.reset(), np.zeros((E, 2)), np.zeros(E, dtype=bool), np.zeros(E, dtype=bool))
             else:
+                sent = rl_input.agent_actions[BRAIN_NAME].value if BRAIN_NAME in rl_input.agent_actions else []
+                if not warned_nan and any(np.isnan(a.vector_actions).any() for a in sent):
+                    print("tennis-headless-build: NaN actions are played as 0 (stand still), now and later; the "
+                          "simulator's own API (tennis_sim.make_env) refuses them", file=sys.stderr, flush=True)  # fmt: skip
+                    warned_nan = True
                 result = core.step(_actions(rl_input, core))
             reply = send(proto.UnityOutput(rl_output=_agent_infos(proto, core, result)))
     except grpc.RpcError:  # the client went away: a build has no one left to play for

@@ -268,3 +268,34 @@ def test_files_that_almost_fit_are_refused_with_what_is_off(tmp_path):
     bn_state = CourseActor(input_norm=True).state_dict()
     with pytest.raises(ActorFileError, match="bn0 needs running_mean and running_var of one size"):
         load_actor(saved(tmp_path, {k: v for k, v in bn_state.items() if k != "bn0.running_var"}, "bn.pth"))
+
+
+class OutOfOrder(nn.Module):
+    """A course actor that registers fc3 before fc2 and runs fc1, fc2, fc3, fc4: the file lists them as registered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc3, self.fc2, self.fc4 = nn.Linear(24, 64), nn.Linear(64, 64), nn.Linear(64, 64), nn.Linear(64, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.fc2(torch.relu(self.fc1(x))))
+        return torch.tanh(self.fc4(torch.relu(self.fc3(x))))
+
+
+def test_linear_layers_run_in_the_order_of_their_names_when_the_file_lists_them_otherwise(tmp_path):
+    torch.manual_seed(7)
+    student = OutOfOrder()
+    assert [k.split(".")[0] for k in student.state_dict()][::2] == ["fc1", "fc3", "fc2", "fc4"]
+    actor = load_actor(saved(tmp_path, student.state_dict()))
+    with torch.no_grad():
+        np.testing.assert_allclose(actor.act(STATES), student(torch.as_tensor(STATES, dtype=torch.float32)).numpy(),
+                                   atol=1e-5)  # fmt: skip
+    assert any("order of their names (fc1, fc2, fc3, fc4), not the file's (fc1, fc3, fc2, fc4)" in n for n in actor.notes)
+
+
+def test_the_animation_never_overwrites_an_actor_file(tmp_path, capsys):
+    actor = saved(tmp_path, OutOfOrder().state_dict(), "rally.gif")
+    before = actor.read_bytes()
+    with pytest.raises(SystemExit):
+        main([str(actor), "--episodes", "1", "--gif", str(tmp_path / "." / "rally.gif")])
+    assert "is an actor file given to play" in capsys.readouterr().err and actor.read_bytes() == before

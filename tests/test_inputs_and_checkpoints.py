@@ -538,3 +538,22 @@ def test_episodes_counted_with_practice_rallies_include_every_rally_that_ended_b
     assert run.all_episodes == [2, 4, 5]
     assert len(run.scores) == 3
     assert run.finish(config, run.states)["all_episodes"] == [2, 4, 5]
+
+
+def test_a_run_without_resume_files_still_continues_an_interrupted_run_in_its_folder(tmp_path):
+    """TENNIS_RESUME_EVERY=0 stops writing resume files; it does not throw away the one an interrupted run left."""
+    from rollout import play
+
+    from tennis_sim.environment import make_env
+
+    config = HAPPOConfig(num_matches=2, practice_matches=0, update_every=8, buffer_steps=8, minibatch_size=16, seed=3)
+    agent = HAPPOAgent(config)
+    first = TrainingRun(agent, make_env(num_matches=2, seed=3), tmp_path, 3,
+                        RunLimits(check_every=0, resume_every=1, progress="lines"))  # fmt: skip
+    first.states = play(agent, first.env, first.states, 8)
+    first.steps = 8
+    first.after_learning({"epochs_0": 1.0}, first.states)  # writes the resume file
+    assert first.resume_file.is_file()
+    again = TrainingRun(HAPPOAgent(config), make_env(num_matches=2, seed=3), tmp_path, 3,
+                        RunLimits(check_every=0, resume_every=0, progress="lines"))  # fmt: skip
+    assert again.steps == 8 and again.agent.learn_steps == agent.learn_steps == 1

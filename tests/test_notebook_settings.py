@@ -15,13 +15,13 @@ QUICK = dict(TENNIS_EPISODES="300", TENNIS_MINUTES="5", TENNIS_CHECK_EVERY="0", 
              TENNIS_WATCH="0", TENNIS_PROGRESS="lines")  # fmt: skip
 
 
-def papermill(out: Path, **settings: str) -> subprocess.Popen:
+def papermill(out: Path, *parameters: str, **settings: str) -> subprocess.Popen:
     out.mkdir(exist_ok=True)
     env = dict(os.environ, **{**QUICK, **settings}, TENNIS_OUTPUT_DIR=str(out))
     with (out / "papermill.log").open("a") as log:
         return subprocess.Popen([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
-                                 "--cwd", str(ROOT), "--no-progress-bar", "--log-output"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+                                 "--cwd", str(ROOT), "--no-progress-bar", "--log-output", *parameters], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
 
 
 def saved_config(out: Path) -> dict:
@@ -82,3 +82,29 @@ def test_a_kill_during_the_evaluation_keeps_the_training(tmp_path):
     assert (out / "runs" / "progress.jsonl").read_text() == progress, "the rerun did not train again"
     assert history["learn_steps"] == json.loads(progress.splitlines()[-1])["learn_steps"] and len(history["scores"]) >= 300
     assert len(history["evaluation"]["scores"]) == 1000 and not (out / "runs" / "resume.pt").exists()
+
+
+def test_an_evaluation_without_training_keeps_what_is_in_the_folder_and_evaluates_its_agent(tmp_path):
+    """TENNIS_TRAIN=0 into a folder that holds an interrupted run and a kept agent: the resume file stays, the folder's
+    own agent is the one evaluated, no figure of that run is redrawn, and a link planted where the evaluation is
+    written is replaced, not written through. A papermill parameter of the wrong kind is refused by name."""
+    import shutil
+
+    out = tmp_path / "run"
+    (out / "runs").mkdir(parents=True)
+    shutil.copytree(ROOT / "checkpoints", out / "checkpoints")
+    (out / "runs" / "resume.pt").write_bytes(b"an interrupted run")
+    victim = tmp_path / "notes.txt"
+    victim.write_text("a user's notes\n")
+    (out / "runs" / "evaluation.json").symlink_to(victim)
+    run = papermill(out, TENNIS_TRAIN="0", TENNIS_EVAL_EPISODES="2")
+    assert run.wait(timeout=300) == 0, (out / "papermill.log").read_text()[-3000:]
+    assert (out / "runs" / "resume.pt").read_bytes() == b"an interrupted run"
+    assert victim.read_text() == "a user's notes\n" and not (out / "runs" / "evaluation.json").is_symlink()
+    assert json.loads((out / "runs" / "evaluation.json").read_text())["checkpoint"] == str(out / "checkpoints")
+    assert not (out / "image").exists()
+
+    refused = tmp_path / "refused"
+    assert papermill(refused, "-p", "TRAIN", "false").wait(timeout=300) != 0
+    assert "TRAIN='false' is not a boolean" in (refused / "papermill.log").read_text()
+    assert not (refused / "runs").exists()

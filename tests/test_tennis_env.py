@@ -278,12 +278,22 @@ def test_the_faster_kernel_runs_and_the_other_is_timed_now_and_then():
     ("max_ticks", 20.5, "max_ticks=20.5 must be a whole number"), ("net_top", float("nan"), "net_top=nan must be a finite"),
     ("floor_top", -4.0, "floor_bottom=-3.75 must be below floor_top=-4.0"), ("jump_speed", -7.0, "must not be negative"),
     ("start_max", 5.0, "start_min=6.0 must be below start_max=5.0"), ("clean_serve_on_reset", 1, "must be True or False"),
+    ("start_max", 16.0, "start_max=16.0 must be below wall_inner_x=12.27"),  # a ball beyond the walls falls forever
+    ("net_top", -3.3, "floor_top=-3.25 must be below net_top=-3.3"),  # no net: every ball crosses
 ])  # fmt: skip
 def test_impossible_physics_is_refused_with_the_fields_name(field, value, message):
     with pytest.raises(ValueError, match=re.escape(message)) as refused:
         TennisCore(1, params=TennisParams(**{field: value}))
     assert str(refused.value).startswith("TennisParams.")
     assert TennisCore(1, params=TennisParams(max_ticks=np.int64(20), academy_max_ticks=0)).params.max_ticks == 20
+
+
+@pytest.mark.parametrize("field, value", [("num_matches", 2.7), ("practice_matches", 1.7), ("seed", 3.9),
+                                          ("match_offset", 0.5), ("num_matches", "2")])  # fmt: skip
+def test_counts_and_seeds_that_are_not_whole_numbers_are_refused_not_truncated(field, value):
+    with pytest.raises(ValueError, match=f"{field} must be a whole number, got {value!r}"):
+        TennisCore(**{"num_matches": 2, field: value})
+    assert TennisCore(num_matches=np.int64(2), seed=3.0, practice_matches=1).num_matches == 2
 
 
 def test_practice_matches_leave_the_scored_matches_as_they_were():

@@ -281,3 +281,12 @@ def test_a_script_that_forgets_close_hangs_and_the_readmes_recipe_exits_even_whe
     finished = subprocess.run([sys.executable, "-c", readme_script(build_dir, port + 2, "print(states.shape)")],
                               capture_output=True, text=True, timeout=60)  # fmt: skip
     assert finished.returncode == 0 and finished.stdout.strip().endswith("(2, 24)"), finished.stderr
+
+
+def test_a_nan_action_through_the_client_is_played_as_standing_still_and_said_once(build_dir, port):
+    """The client passes NaN on; the build cannot refuse it as the direct API does, so it plays 0 and says so on
+    its error stream (which the client's process shows), once."""
+    script = readme_script(build_dir, port, "env.step([[np.nan, np.nan], [0.5, 0.0]]); env.step([[np.nan, 0.0]] * 2)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("NaN actions are played as 0 (stand still)") == 1
