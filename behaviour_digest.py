@@ -1,11 +1,12 @@
-"""A digest of what training does, to stamp runs with: equal digests mean the code trains the same, bit for bit.
+"""A digest of what training does, to key runs with: equal digests mean the code trains the same over a short run.
 
 The digest runs the notebook's own training cell (Tennis.ipynb, the one training loop) on a fixed seed for a few
 learning steps and past the academy's first step limit (5,000 decisions, where every match times out at once), with
 a deterministic check and a resume file every few learning steps, and hashes the configuration's
 name and overrides, every episode score and check, the last learning step's metrics, the weights the run keeps
-(`agent.save`) and the trained actors. A refactor that keeps the digest keeps every committed run valid; a change
-that moves it says so (the test of the default's digest fails), and the benchmarks train the runs it stamped again.
+(`agent.save`) and the trained actors. A refactor that keeps the digest keeps the runs it keys valid, as far as the
+short run reaches (a change that acts only later, e.g. past a schedule's 100th learning step, escapes it); a change
+that moves it says so (the test of the default's digest fails), and the benchmarks train the runs it keyed again.
 
 Run with one torch thread (set here, and restored): a multi-threaded matrix product may round differently from one
 thread count to another. The digest is a fact about this machine's floating point, like every match-step count the

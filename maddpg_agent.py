@@ -4,7 +4,8 @@ Two deterministic actors (the HAPPO actor network, its mean as the action), one 
 on both rackets' observations and actions, a shared replay buffer of every match's transitions, soft target updates,
 and OU noise whose scale falls linearly. It gets what HAPPO gets: as many scored parallel matches, observations scaled
 the same way, and on average two gradient steps per vector step (taken `gradient_steps` at a time). The defaults were
-chosen by hand from a few trial runs on seed 0 (Report.md, section 8), not by a sweep.
+chosen by hand from a few trial runs on seed 0 (docs/experiments.md, MADDPG); bench/compare.py --study
+maddpg_utd sweeps the gradient steps per match step.
 """
 
 from __future__ import annotations

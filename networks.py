@@ -1,4 +1,4 @@
-"""Actor and critic networks, and the optional OU exploration noise of seed_design, the design this project started from."""
+"""Actor and critic networks, and the OU exploration noise of the MADDPG baseline."""
 
 from __future__ import annotations
 

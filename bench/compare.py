@@ -1,4 +1,4 @@
-"""Every comparison of the Report, regenerated from the current code: runs, tables (CSV and JSON) and figures.
+"""The Report's multi-arm comparisons, trained by the current code: runs, tables (CSV and JSON) and figures.
 
 A study trains several arms (a config and its overrides) on the same seeds with the same budget; every run executes
 Tennis.ipynb, the one training loop, through bench/solve.py's runner. Seeds are the outer loop, so a busy machine

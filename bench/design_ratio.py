@@ -7,7 +7,7 @@ is outside [1 - clip, 1 + clip] on the side the advantage pushes, the clipped su
 This script trains each configuration on seed 0 and, at the start of every learning step once the buffer is full,
 groups the buffer's samples by age and measures how far their ratio has already moved.
 
-Run: .venv/bin/python bench/design_ratio.py [--out results/design_ratio.json]   # about 3 minutes
+Run: .venv/bin/python bench/design_ratio.py [--out results/design_ratio.json]   # about 2 minutes
 """
 
 from __future__ import annotations
