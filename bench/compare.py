@@ -292,11 +292,17 @@ def main() -> None:
     parser.add_argument("--results", action="store_true",
                         help="write results/compare_<study>.json and .csv and draw image/compare_<study>*.png")
     args = parser.parse_args()
+    if args.minutes is not None and args.minutes <= 0:
+        parser.error(f"--minutes {args.minutes:g}: a budget must be positive")
+    for name in args.study:
+        unknown = sorted(set(args.arms or ()) - set(STUDIES[name].arms))
+        if unknown:
+            parser.error(f"--arms {unknown}: study {name} has the arms {list(STUDIES[name].arms)}")
     for name in args.study:
         study = STUDIES[name]
-        if args.seeds or args.minutes:
+        if args.seeds or args.minutes is not None:
             study = Study(**{**study.__dict__, "seeds": tuple(args.seeds or study.seeds),
-                             "minutes": args.minutes or study.minutes})  # fmt: skip
+                             "minutes": study.minutes if args.minutes is None else args.minutes})  # fmt: skip
         histories: dict[str, list[dict]] = {label: [] for label in study.arms}
         for seed in study.seeds:
             for label, (config, overrides) in study.arms.items():

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -54,11 +53,11 @@ def busy_cores(count: int):
             proc.wait()
 
 
-def train_to_solve(seed: int, busy: int) -> dict:
-    """One `make train` run of `seed` that stops at the solve, in a fresh folder; its episodes, match steps and
-    seconds to solve (None when it did not solve within the notebook's budget)."""
-    out = SCRATCH / f"busy_{busy}" / f"seed_{seed}"
-    shutil.rmtree(out, ignore_errors=True)  # a finished run would be reused instead of being measured
+def train_to_solve(seed: int, busy: int, folder: Path) -> dict:
+    """One `make train` run of `seed` that stops at the solve, in a fresh folder under `folder` (a finished run would be
+    reused instead of being measured, and nothing earlier is deleted); its episodes, match steps and seconds to solve
+    (None when it did not solve within the notebook's budget)."""
+    out = folder / f"busy_{busy}" / f"seed_{seed}"
     history = run_seed("default", seed, out, settings={"TENNIS_STOP_AVERAGE": "0.5", "TENNIS_EVAL_EPISODES": "0"})
     solved = first_solved(np.asarray(history["scores"]))
     row = dict(seed=seed, busy=busy, episodes=solved, match_steps=history["env_steps"][solved - 1] if solved else None,
@@ -98,9 +97,10 @@ def main() -> None:
     if args.busy[0] != 0 or any(b < 0 for b in args.busy):
         parser.error(f"--busy {args.busy}: the first load must be 0 (the quiet run the others are compared with)")
     rows, simulator = [], []
+    folder = SCRATCH / time.strftime("%Y%m%d-%H%M%S")  # this measurement's runs, beside any earlier ones
     for busy in args.busy:
         with busy_cores(busy):
-            rows += [train_to_solve(seed, busy) for seed in args.seeds]
+            rows += [train_to_solve(seed, busy, folder) for seed in args.seeds]
             simulator.append(dict(busy=busy, shipped=simulator_rate(busy, False), one_thread=simulator_rate(busy, True)))
     summary = [ratios(rows, busy) for busy in args.busy[1:]]
     quiet_sim = simulator[0]["shipped"]

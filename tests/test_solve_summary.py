@@ -157,3 +157,11 @@ def test_every_notebook_cell_a_benchmark_runs_has_a_bound_from_the_training_cap(
     with pytest.raises(FileNotFoundError):
         solve.run_seed("default", 0, tmp_path / "seed_1")
     assert calls[1][calls[1].index("--execution-timeout") + 1] == str(60 * 90)
+
+
+@pytest.mark.parametrize("args, says", [(["--arms", "HAPO"], "--arms ['HAPO']: study happo_mappo has the arms"),
+                                        (["--minutes", "0"], "--minutes 0: a budget must be positive")])
+def test_a_study_refuses_arms_it_does_not_have_and_a_budget_of_nothing(args, says, tmp_path):
+    done = subprocess.run([sys.executable, str(solve.ROOT / "bench" / "compare.py"), "--study", "happo_mappo", *args,
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and says in done.stderr and not any(tmp_path.iterdir())
