@@ -29,8 +29,9 @@ $(SWEEP_STAMP): $(STAMP) requirements-sweep.txt
 
 ## Train HAPPO on the embedded simulator by executing Tennis.ipynb in place: checkpoints/, image/, runs/ and the notebook.
 train: $(STAMP)
-	bound=$$($(CELL_TIMEOUT)) && TENNIS_PROGRESS=lines $(BIN)/papermill Tennis.ipynb Tennis.ipynb --log-output \
-	    --no-progress-bar --execution-timeout $$bound
+	mkdir -p runs  # papermill saves its output as it goes: into runs/, then over Tennis.ipynb once it has run through
+	bound=$$($(CELL_TIMEOUT)) && TENNIS_PROGRESS=lines $(BIN)/papermill Tennis.ipynb runs/Tennis.ipynb.partial \
+	    --log-output --no-progress-bar --execution-timeout $$bound && mv runs/Tennis.ipynb.partial Tennis.ipynb
 	$(BIN)/python bench/train_summary.py
 
 $(MUTATION_STAMP): $(STAMP) requirements-mutation.txt

@@ -154,6 +154,9 @@ class TrainingRun:
         self.progress_file = self.out / "runs" / "progress.jsonl"  # one line per learning step
         can_load = resumable(agent) and hasattr(env, "core")
         self.can_resume = limits.resume_every > 0 and can_load  # writes resume files
+        if limits.resume_every > 0 and not can_load:
+            why = "a Unity build's state cannot be saved" if not hasattr(env, "core") else "this agent cannot be resumed"
+            print(f"no resume files: {why}; an interrupted run would start again from its beginning")
 
         self.checking = limits.check_every > 0 and can_check
         states = env.reset(train_mode=True)[self.brain].vector_observations  # (2E, 24)
@@ -188,14 +191,17 @@ class TrainingRun:
         self.start = time.time() - elapsed
 
     def _keep_progress_lines_up_to(self, learn_steps: int) -> None:
-        """Drop the lines written after the resume file; a line cut by the interruption is dropped too."""
-        kept = []
+        """Drop the lines written after the resume file, and any line that does not read (the one a kill cut short,
+        or one damaged otherwise: the lines after it are kept)."""
+        kept, unreadable = [], 0
         for line in self.progress_file.read_text().splitlines() if self.progress_file.is_file() else []:
             try:
                 if json.loads(line)["learn_steps"] <= learn_steps:
                     kept.append(line)
             except (json.JSONDecodeError, KeyError, TypeError):
-                break  # the partial last line of a killed run
+                unreadable += 1
+        if unreadable:
+            print(f"{self.progress_file}: {unreadable} unreadable line(s) dropped, the others kept")
         write_atomically(self.progress_file, "".join(line + "\n" for line in kept).encode())
 
     @property

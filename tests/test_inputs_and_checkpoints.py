@@ -193,6 +193,9 @@ def test_a_progress_file_cut_by_a_kill_is_repaired_on_resume(tmp_path):
     progress.write_text('{"learn_steps": 1}\n{"learn_steps": 2}\n{"learn_steps": 3}\n{"learn_st')
     TrainingRun._keep_progress_lines_up_to(SimpleNamespace(progress_file=progress), 2)
     assert progress.read_text() == '{"learn_steps": 1}\n{"learn_steps": 2}\n'
+    progress.write_text('{"learn_steps": 1}\n{"learn_st\x00\n{"learn_steps": 2}\n{"learn_steps": 3}\n')  # damaged inside
+    TrainingRun._keep_progress_lines_up_to(SimpleNamespace(progress_file=progress), 2)
+    assert progress.read_text() == '{"learn_steps": 1}\n{"learn_steps": 2}\n'  # the good line after it stays
 
 
 def make_agent_dir(path, seed):

@@ -35,6 +35,9 @@ def test_make_train_then_the_docs_check_passes(tmp_path):
                            capture_output=True, text=True, timeout=600)  # fmt: skip
     assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:]
     assert (clone / "runs" / "train.json").is_file() and (clone / "image" / "training_curve.png").is_file()
+    # the executed notebook replaces Tennis.ipynb only once it has run through (a kill mid-save cannot empty it)
+    assert not (clone / "runs" / "Tennis.ipynb.partial").exists()
+    assert (clone / "Tennis.ipynb").read_bytes() != (ROOT / "Tennis.ipynb").read_bytes()
     assert snapshot(clone / "results") == results, "make train changed the committed results/"
     docs = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_docs_numbers.py"],
                           cwd=clone, capture_output=True, text=True, timeout=300)  # fmt: skip
