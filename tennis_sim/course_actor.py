@@ -88,6 +88,10 @@ def _is_state_dict(value: object) -> bool:
 
 
 def _tensors_in(saved: object, path: Path, key: str | None) -> dict[str, torch.Tensor]:
+    if isinstance(saved, dict) and {"config_json", "sha256"} <= set(saved):  # this project's own checkpoint
+        raise ActorFileError(f"{path} is a Tennis HAPPO checkpoint (its agent scales its observations, as its "
+                             "config says): evaluate it with the notebook (TENNIS_TRAIN=0, or make evaluate), "
+                             "not tennis-play")  # fmt: skip
     if key is not None:
         if not isinstance(saved, dict) or not _is_state_dict(saved.get(key)):
             keys = list(saved) if isinstance(saved, dict) else []

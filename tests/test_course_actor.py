@@ -299,3 +299,15 @@ def test_the_animation_never_overwrites_an_actor_file(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(actor), "--episodes", "1", "--gif", str(tmp_path / "." / "rally.gif")])
     assert "is an actor file given to play" in capsys.readouterr().err and actor.read_bytes() == before
+
+
+def test_this_projects_own_checkpoint_is_sent_to_the_notebook(tmp_path):
+    """tennis-play reads course files; the shipped happo.pt plays only with its config's obs_scale, which a course
+    actor does not have: refused with where to evaluate it, whatever --key or --model says."""
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "happo.pt"
+    for extra in ([], ["--key", "actor_0"], ["--model", "networks.py:Actor"]):
+        with pytest.raises(ActorFileError, match="is a Tennis HAPPO checkpoint .* evaluate it with the notebook"):
+            (load_with_class(shipped, "networks.py:Actor") if extra[:1] == ["--model"] else
+             load_actor(shipped, key=extra[1] if extra else None))  # fmt: skip
