@@ -77,6 +77,9 @@ class MADDPGConfig:
 
     def __post_init__(self) -> None:
         check_config(self, MADDPG_RULES)
+        if self.buffer_size < max(self.batch_size, self.learn_start):  # it would fill and never learn
+            raise ValueError(f"buffer_size={self.buffer_size} must hold at least batch_size={self.batch_size} and "
+                             f"learn_start={self.learn_start} transitions, or learning never starts")  # fmt: skip
 
 
 MADDPG_RULES = dict(

@@ -356,7 +356,7 @@ def keep_the_better(run_dir: Path, kept_dir: Path, run_score: float | None, kept
     plays them), or when `replace` says so; never when the run did not learn. Returns what was done, in words."""
     if not learned:
         return f"kept {kept_dir}: this run did not learn (no learning step)"
-    if any(kept_dir.glob("*.pt")) and not replace:
+    if holds_agent(kept_dir) and not replace:
         if run_score is None:
             return f"kept {kept_dir}: this run was not evaluated, so it cannot be compared (its agent is in {run_dir})"
         kept_score = kept_score_of(kept_dir)

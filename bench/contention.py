@@ -94,8 +94,10 @@ def main() -> None:
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 1, 2], help="busy processes of each load (0 first)")
     parser.add_argument("--out", type=Path, help="write the table here as JSON, e.g. results/contention.json")
     args = parser.parse_args()
-    if args.busy[0] != 0 or any(b < 0 for b in args.busy):
+    if args.busy[0] != 0:
         parser.error(f"--busy {args.busy}: the first load must be 0 (the quiet run the others are compared with)")
+    if any(b < 0 for b in args.busy):
+        parser.error(f"--busy {args.busy}: a load is a number of busy processes, 0 or more")
     rows, simulator = [], []
     folder = SCRATCH / time.strftime("%Y%m%d-%H%M%S")  # this measurement's runs, beside any earlier ones
     for busy in args.busy:

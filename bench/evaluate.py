@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from result_files import write_json  # noqa: E402
 
 from evaluation import TIMEOUT_CUT_SEED, TIMEOUT_CUTS, evaluate, timeout_recovery  # noqa: E402
-from happo_agent import HAPPOAgent  # noqa: E402
+from happo_agent import CHECKPOINT_FILE, HAPPOAgent  # noqa: E402
 from tennis_sim.environment import make_env  # noqa: E402
 
 
@@ -39,6 +39,14 @@ def main() -> None:
     parser.add_argument("--cut-matches", type=int, default=100, help="matches per cut phase (0: no timeouts column)")
     parser.add_argument("--out", type=Path, help="also write the table as JSON here (e.g. results/evaluate.json)")
     args = parser.parse_args()
+    for name in ("matches", "rallies", "cut_matches"):
+        if getattr(args, name) < (0 if name == "cut_matches" else 1):
+            parser.error(f"--{name.replace('_', '-')} {getattr(args, name)}: must be at least "
+                         f"{0 if name == 'cut_matches' else 1}")  # fmt: skip
+    for folder in args.checkpoints:
+        if not (folder / CHECKPOINT_FILE).is_file():
+            parser.error(f"{folder}: no {CHECKPOINT_FILE} there; this benchmark evaluates HAPPO agents (a MADDPG "
+                         "agent plays in the notebook: TENNIS_TRAIN=0 TENNIS_OUTPUT_DIR=<its folder>)")  # fmt: skip
     phases = TIMEOUT_CUTS if args.cut_matches else range(0)
     print(f"{args.rallies} consecutive rallies in each of {args.matches} matches of seed {args.seed}, mean action")
     print(f"{'checkpoint':<48} {'average':>8} {'ceiling':>9} {'serves':>9} {'in flight':>10} {'timeouts':>10}")

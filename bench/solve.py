@@ -88,7 +88,7 @@ def run_seed(config: str, seed: int, out: Path, overrides: str = "{}", settings:
     history_file = out / "runs" / "history.json"
     if history_file.is_file():
         print(f"seed {seed}: already done with these settings ({history_file})", flush=True)
-        return json.loads(history_file.read_text())
+        return read_history_file(history_file)
     out.mkdir(parents=True, exist_ok=True)
     (out / "run_key.json").write_text(json.dumps(key, indent=1) + "\n")
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("TENNIS_")}  # only the key's settings count
@@ -99,7 +99,26 @@ def run_seed(config: str, seed: int, out: Path, overrides: str = "{}", settings:
     subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "Tennis.ipynb"), str(out / "Tennis.ipynb"),
                     "--log-output", "--no-progress-bar", "--cwd", str(ROOT),
                     "--execution-timeout", str(cell_timeout_seconds(minutes))], env=env, check=True)  # fmt: skip
-    return json.loads(history_file.read_text())
+    return read_history_file(history_file)
+
+
+def read_history_file(path: Path) -> dict:
+    """A run's history.json, or an error that names it when it does not read (a damaged file is not trained over)."""
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SystemExit(f"{path} does not read as JSON ({err}): move its folder aside to train that seed again") from None
+
+
+def json_object(text: str) -> str:
+    """--overrides: a JSON object, given back as the text (it keys the run as written)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON object of config fields, e.g. '{{\"clip\": 0.1}}'")
+    return text
 
 
 def _fails(evaluation: dict) -> tuple[int | None, int | None]:
@@ -131,22 +150,24 @@ def epochs_to_solve(h: dict, solved_steps: int | None) -> float | None:
 
 
 def summarise(seed: int, h: dict) -> dict:
+    """One run's row. A run that scored no episode, or was not evaluated (TENNIS_EVAL_EPISODES=0), has None there."""
     scores = np.asarray(h["scores"])
     solved = first_solved(scores)
-    avg = moving_average(scores)
+    avg = moving_average(scores) if len(scores) else np.array([np.nan])
     full = avg[99:] if len(avg) >= 100 else avg[-1:]
     after = avg[solved - 1 :] if solved else np.array([np.nan])
     ceiling = h.get("ceiling_at")  # the first deterministic check with every rally at the ceiling
-    fail_serve, fail_flight = _fails(h["evaluation"])
+    evaluation = h.get("evaluation") or dict(average=None, scores=[], ceiling=None, full_length=[], in_flight=[])
+    fail_serve, fail_flight = _fails(evaluation) if evaluation["scores"] else (None, None)
     return dict(
         seed=seed, episodes=solved, env_steps=h["env_steps"][solved - 1] if solved else None,
         episodes_all=h["all_episodes"][solved - 1] if solved and h.get("all_episodes") else None,
         seconds=h["seconds"][solved - 1] if solved else None, best=float(full.max()), final=float(avg[-1]),
         min_after_solve=float(after.min()), ceiling_seconds=ceiling["seconds"] if ceiling else None,
-        ceiling_episodes=ceiling["episodes"] if ceiling else None, eval_avg=h["evaluation"]["average"],
-        eval_min=min(h["evaluation"]["scores"]), eval_ceiling=h["evaluation"].get("ceiling"),
-        eval_episodes=len(h["evaluation"]["scores"]),
-        fail_serve=fail_serve, fail_flight=fail_flight, fail_late=_late_fails(h["evaluation"]),
+        ceiling_episodes=ceiling["episodes"] if ceiling else None, eval_avg=evaluation["average"],
+        eval_min=min(evaluation["scores"], default=None), eval_ceiling=evaluation.get("ceiling"),
+        eval_episodes=len(evaluation["scores"]), fail_serve=fail_serve, fail_flight=fail_flight,
+        fail_late=_late_fails(evaluation) if evaluation["scores"] else None,
         epochs_to_solve=epochs_to_solve(h, h["env_steps"][solved - 1] if solved else None),
         check_median=float(np.median([c["ceiling"] for c in h["checks"]])) if h["checks"] else None,
         train_seconds=h["train_seconds"],
@@ -205,7 +226,8 @@ def main() -> None:
                         help="train the whole budget even after a check found every rally at the ceiling")
     parser.add_argument("--check-every", type=int,
                         help="learning steps between deterministic checks (default: the notebook's, 10)")
-    parser.add_argument("--overrides", default="{}", help='JSON of HAPPOConfig fields to change, e.g. \'{"clip": 0.1}\'')
+    parser.add_argument("--overrides", default="{}", type=json_object,
+                        help='JSON of HAPPOConfig fields to change, e.g. \'{"clip": 0.1}\'')
     parser.add_argument("--tag", default="", help="name of this variant (output folder and figure); default: the config")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "solve", help="where the runs are trained")
     parser.add_argument("--table", type=Path, help="write the table here as JSON, e.g. results/solve_default.json")

@@ -37,7 +37,7 @@ def main() -> None:
         raise SystemExit(f"no training history at {args.history}: run the notebook's training first (make train)")
     history = json.loads(args.history.read_text())
     row = summarise(history["seed"], history)
-    evaluation = history["evaluation"]
+    evaluation = history.get("evaluation") or {"in_flight": []}  # none with TENNIS_EVAL_EPISODES=0
     row.update(solved_at=history["solved_at"], eval_serves=sum(not f for f in evaluation["in_flight"]),
                ceiling_check=history["ceiling_at"], episodes_trained=len(history["scores"]))  # fmt: skip
     write_json(args.out, dict(command="make train", config=history["config"], **row))

@@ -427,6 +427,8 @@ ORDERED_PARAMS = (("floor_bottom", "floor_top"), ("net_bottom", "net_top"), ("wa
 def check_params(p: TennisParams) -> TennisParams:
     """`p`, or a ValueError naming the first field that no court can have (NaN, a mass or a step that is not
     positive, gravity that does not pull down, a floor above its top, ...)."""
+    if not isinstance(p, TennisParams):
+        raise ValueError(f"params must be a TennisParams (e.g. TennisParams(gravity=-5.0)), got {type(p).__name__}")
     for name, value in p._asdict().items():
         flag = isinstance(TennisParams._field_defaults[name], bool)
         is_bool = isinstance(value, (bool, np.bool_))
@@ -434,7 +436,8 @@ def check_params(p: TennisParams) -> TennisParams:
             wanted = "True or False" if flag else "a finite number"
             raise ValueError(f"TennisParams.{name}={value!r} must be {wanted}")
     for name in ("ticks_per_decision", "max_ticks", "academy_max_ticks"):
-        if int(getattr(p, name)) != getattr(p, name) or getattr(p, name) < (0 if name == "academy_max_ticks" else 1):
+        value = getattr(p, name)
+        if not isinstance(value, numbers.Integral) or value < (0 if name == "academy_max_ticks" else 1):
             raise ValueError(f"TennisParams.{name}={getattr(p, name)!r} must be a whole number of ticks, at least "
                              f"{0 if name == 'academy_max_ticks' else 1}")  # fmt: skip
     for name in POSITIVE_PARAMS:

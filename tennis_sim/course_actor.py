@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tennis_sim.environment import TennisEnvironment
+from tennis_sim.environment import MAX_SEED, TennisEnvironment
 from tennis_sim.files import replace_through
 from tennis_sim.scoring import Evaluation, evaluate, evaluation_matches, record_rally
 
@@ -313,8 +313,15 @@ def load_with_class(path: str | Path, model: str, args: object = (), joint: bool
         raise ActorFileError(f"{path} does not fit {name}: {str(err).splitlines()[0]} (check --model-args)") from None
     network.eval()
     size = JOINT_SIZE if joint else OBS_SIZE
-    with torch.no_grad():
-        out = network(torch.zeros(2, size))
+    try:
+        with torch.no_grad():
+            out = network(torch.zeros(2, size))
+    except RuntimeError as err:  # a class built for the other input size
+        other = "without --joint" if joint else "with --joint (both rackets' 48 numbers)"
+        raise ActorFileError(f"{name} does not take (2, {size}) observations ({_first_line(err)}); try {other}") from None
+    if not isinstance(out, torch.Tensor):
+        raise ActorFileError(f"{name}'s forward returns a {type(out).__name__}; tennis-play expected the actions as one "
+                             f"tensor (2, {ACTION_SIZE}): wrap the class so that forward returns only them")  # fmt: skip
     if tuple(out.shape) != (2, ACTION_SIZE):
         raise ActorFileError(f"{name} maps (2, {size}) observations to {tuple(out.shape)}; expected (2, {ACTION_SIZE})")
     return CourseActor(network, joint, f"{name} from {source} ({size} inputs)")
@@ -393,6 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{len(args.actors)} actor files: give one (both rackets) or two (one per racket)")
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes}: play at least 1")
+    if not 0 <= args.seed < MAX_SEED:  # the rally of --gif plays seed + 1
+        parser.error(f"--seed {args.seed}: must be from 0 to {MAX_SEED - 1}")
+    if args.gif and args.gif.suffix.lower() != ".gif":
+        parser.error(f"--gif {args.gif}: the animation is a GIF; name the file rally.gif, for example")
     if args.gif and any(args.gif.resolve() == p.resolve() for p in args.actors):
         parser.error(f"--gif {args.gif} is an actor file given to play: the animation would overwrite it")
     try:

@@ -223,8 +223,9 @@ class TennisEnvironment:
         if isinstance(vector_action, (int, float, np.int_, np.float64, list, np.ndarray)):
             vector_action = {BRAIN_NAME: vector_action}
         if not isinstance(vector_action, dict):
-            raise UnityActionException(f"actions must be a number, a list, a numpy array or a dict of them by brain "
-                                       f"name, as unityagents accepts; got {type(vector_action).__name__}")  # fmt: skip
+            raise UnityActionException(f"actions must be a number (Python's, or numpy float64 or int64), a list, a numpy "
+                                       f"array or a dict of them by brain name, as unityagents accepts; got "
+                                       f"{type(vector_action).__name__}: pass float(x) or an array")  # fmt: skip
         for name in vector_action:
             if name not in self.external_brain_names:
                 raise UnityActionException(f"The name {name} does not correspond to an external brain in the environment")

@@ -121,6 +121,7 @@ def serve(port: int, matches: int = 1, host: str = "localhost") -> None:
             message.unity_output.CopyFrom(output)
         return exchange(message, **call)
 
+    core = None
     try:
         reply = send(proto.UnityOutput(rl_initialization_output=_academy_parameters(proto)),
                      wait_for_ready=True, timeout=CONNECT_SECONDS)  # fmt: skip
@@ -137,14 +138,18 @@ def serve(port: int, matches: int = 1, host: str = "localhost") -> None:
                 result = (core.reset(), np.zeros((E, 2)), np.zeros(E, dtype=bool), np.zeros(E, dtype=bool))
             else:
                 sent = rl_input.agent_actions[BRAIN_NAME].value if BRAIN_NAME in rl_input.agent_actions else []
-                if not warned_nan and any(np.isnan(a.vector_actions).any() for a in sent):
-                    print("tennis-headless-build: NaN actions are played as 0 (stand still), now and later; the "
-                          "simulator's own API (tennis_sim.make_env) refuses them", file=sys.stderr, flush=True)  # fmt: skip
+                if not warned_nan and not all(np.isfinite(a.vector_actions).all() for a in sent):
+                    print("tennis-headless-build: NaN actions are played as 0 (stand still) and infinite ones as -1 or "
+                          "+1, as every action is clipped, now and later; the simulator's own API (tennis_sim.make_env) "
+                          "refuses them", file=sys.stderr, flush=True)  # fmt: skip
                     warned_nan = True
                 result = core.step(_actions(rl_input, core))
             reply = send(proto.UnityOutput(rl_output=_agent_infos(proto, core, result)))
-    except grpc.RpcError:  # the client went away: a build has no one left to play for
-        pass
+    except grpc.RpcError as err:  # the client went away: a build has no one left to play for
+        if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED and core is None:  # it never came
+            raise SystemExit(f"tennis-headless-build: no unityagents client answered on {host}:{port} within "
+                             f"{CONNECT_SECONDS:.0f} s; the client launches this build itself: "
+                             "UnityEnvironment(file_name=...)") from None  # fmt: skip
     finally:
         channel.close()
 

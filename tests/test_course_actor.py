@@ -311,3 +311,28 @@ def test_this_projects_own_checkpoint_is_sent_to_the_notebook(tmp_path):
         with pytest.raises(ActorFileError, match="is a Tennis HAPPO checkpoint .* evaluate it with the notebook"):
             (load_with_class(shipped, "networks.py:Actor") if extra[:1] == ["--model"] else
              load_actor(shipped, key=extra[1] if extra else None))  # fmt: skip
+
+
+def test_what_would_fail_only_after_playing_is_refused_before(tmp_path, capsys):
+    actor = saved(tmp_path, OutOfOrder().state_dict())
+    for args, says in ((["--seed", "2147483647", "--gif", str(tmp_path / "r.gif")], "--seed 2147483647: must be from 0"),
+                       (["--gif", str(tmp_path / "rally")], "the animation is a GIF")):  # fmt: skip
+        with pytest.raises(SystemExit):
+            main([str(actor), "--episodes", "1", *args])
+        assert says in capsys.readouterr().err
+
+
+def test_a_students_class_that_returns_more_than_actions_or_takes_the_other_input_is_refused_by_name(tmp_path):
+    (tmp_path / "model.py").write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "class Pair(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(24, 2)\n\n"
+        "    def forward(self, x):\n"
+        "        return torch.tanh(self.fc(x)), x\n")  # fmt: skip
+    file = saved(tmp_path, {"fc.weight": torch.zeros(2, 24), "fc.bias": torch.zeros(2)})
+    with pytest.raises(ActorFileError, match="Pair's forward returns a tuple; tennis-play expected the actions"):
+        load_with_class(file, f"{tmp_path / 'model.py'}:Pair")
+    with pytest.raises(ActorFileError, match=r"Pair does not take \(2, 48\) observations .* try without --joint"):
+        load_with_class(file, f"{tmp_path / 'model.py'}:Pair", joint=True)

@@ -560,3 +560,15 @@ def test_a_run_without_resume_files_still_continues_an_interrupted_run_in_its_fo
     again = TrainingRun(HAPPOAgent(config), make_env(num_matches=2, seed=3), tmp_path, 3,
                         RunLimits(check_every=0, resume_every=0, progress="lines"))  # fmt: skip
     assert again.steps == 8 and again.agent.learn_steps == agent.learn_steps == 1
+
+
+def test_a_file_of_the_users_beside_no_kept_agent_does_not_count_as_one(tmp_path):
+    """checkpoints/ with only a user's notes.pt: the run's agent is kept there (before, the comparison tried to load
+    an agent that is not there and failed with a message that did not name the cause); notes.pt stays."""
+    run_dir, kept = tmp_path / "run", tmp_path / "checkpoints"
+    HAPPOAgent(HAPPOConfig(**SMALL, seed=1)).save(run_dir)
+    kept.mkdir()
+    (kept / "notes.pt").write_bytes(b"a user's file")
+    said = keep_the_better(run_dir, kept, 1.0, lambda d: 1 / 0, learned=True)
+    assert said.endswith("now holds this run's agent (evaluation 1.000)") and (kept / CHECKPOINT_FILE).is_file()
+    assert (kept / "notes.pt").read_bytes() == b"a user's file"

@@ -219,3 +219,11 @@ def test_ou_noise_by_hand_from_its_defaults():
     noise, z = OUNoise((3,), np.random.default_rng(5)), np.random.default_rng(5).standard_normal(3)
     noise.state = np.ones(3)
     assert noise.sample() == pytest.approx(1 - 0.15 + 0.2 * z)
+
+
+def test_a_replay_buffer_too_small_to_ever_learn_is_refused():
+    """buffer_size 100 under batch_size 128 trained a whole budget with no learning step and said only "did not
+    learn": refused when the config is built, naming the fields."""
+    with pytest.raises(ValueError, match="buffer_size=100 must hold at least batch_size=128 and learn_start=10000"):
+        MADDPGConfig(buffer_size=100)
+    assert MADDPGConfig(buffer_size=128, learn_start=128).buffer_size == 128

@@ -165,3 +165,16 @@ def test_a_study_refuses_arms_it_does_not_have_and_a_budget_of_nothing(args, say
     done = subprocess.run([sys.executable, str(solve.ROOT / "bench" / "compare.py"), "--study", "happo_mappo", *args,
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 2 and says in done.stderr and not any(tmp_path.iterdir())
+
+
+def test_the_summary_of_a_run_that_was_not_evaluated_or_scored_no_episode(tmp_path):
+    """make train with TENNIS_EVAL_EPISODES=0, or a budget too small for one episode, ends with a summary, not a
+    traceback: the columns it cannot fill are empty."""
+    history = dict(config={"update_every": 8, "num_matches": 2}, seed=3, scores=[], env_steps=[], seconds=[],
+                   solved_at=None, checks=[], ceiling_at=None, train_seconds=1.0, epochs=[], evaluation=None)  # fmt: skip
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "history.json").write_text(json.dumps(history))
+    done = run_summary({"TENNIS_OUTPUT_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "runs" / "train.json").read_text())
+    assert summary["episodes"] is None and summary["eval_avg"] is None and summary["episodes_trained"] == 0

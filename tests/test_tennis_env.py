@@ -288,6 +288,17 @@ def test_impossible_physics_is_refused_with_the_fields_name(field, value, messag
     assert TennisCore(1, params=TennisParams(max_ticks=np.int64(20), academy_max_ticks=0)).params.max_ticks == 20
 
 
+def test_numpy_numbers_and_only_tennis_params_are_taken():
+    env = TennisEnvironment(seed=1)
+    env.reset()
+    with pytest.raises(UnityActionException, match="got float32: pass float"):  # refused as unityagents refuses it
+        env.step(np.float32(0.5))
+    with pytest.raises(ValueError, match="ticks_per_decision=5.0 must be a whole number of ticks"):
+        TennisCore(1, params=TennisParams(ticks_per_decision=5.0))
+    with pytest.raises(ValueError, match="params must be a TennisParams .* got tuple"):
+        TennisCore(1, params=tuple(TennisParams()))
+
+
 @pytest.mark.parametrize("field, value", [("num_matches", 2.7), ("practice_matches", 1.7), ("seed", 3.9),
                                           ("match_offset", 0.5), ("num_matches", "2")])  # fmt: skip
 def test_counts_and_seeds_that_are_not_whole_numbers_are_refused_not_truncated(field, value):

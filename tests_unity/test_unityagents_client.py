@@ -284,9 +284,18 @@ def test_a_script_that_forgets_close_hangs_and_the_readmes_recipe_exits_even_whe
 
 
 def test_a_nan_action_through_the_client_is_played_as_standing_still_and_said_once(build_dir, port):
-    """The client passes NaN on; the build cannot refuse it as the direct API does, so it plays 0 and says so on
-    its error stream (which the client's process shows), once."""
-    script = readme_script(build_dir, port, "env.step([[np.nan, np.nan], [0.5, 0.0]]); env.step([[np.nan, 0.0]] * 2)")
+    """The client passes NaN and inf on; the build cannot refuse them as the direct API does, so it plays 0 (and the
+    clipped inf) and says so on its error stream (which the client's process shows), once."""
+    script = readme_script(build_dir, port, "env.step([[np.nan, np.inf], [0.5, 0.0]]); env.step([[np.nan, 0.0]] * 2)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.count("NaN actions are played as 0 (stand still)") == 1
+    assert done.stderr.count("NaN actions are played as 0 (stand still) and infinite ones as -1 or +1") == 1
+
+
+def test_a_build_that_no_client_calls_says_so_and_fails(port, monkeypatch):
+    """Started by hand, with no client listening, the build gives up after its bound and says what it waited for."""
+    from tennis_sim import headless_build
+
+    monkeypatch.setattr(headless_build, "CONNECT_SECONDS", 1.0)
+    with pytest.raises(SystemExit, match=f"no unityagents client answered on localhost:{port} within 1 s"):
+        headless_build.serve(port)
