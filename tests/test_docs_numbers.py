@@ -407,3 +407,16 @@ def test_the_sweep_claims_hold_for_the_committed_tables():
 def test_the_goals_named_in_the_docs_are_the_studys():
     """The changes study counts the seeds that meet each goal; its table header is GOALS."""
     assert " | ".join(GOALS) in flowing("docs/experiments.md")
+
+
+def test_every_test_the_adversarial_table_names_exists():
+    """docs/adversarial.md says which test guards each fixed finding: each named test is there, so the table cannot
+    point at a test that was renamed or removed."""
+    text = (ROOT / "docs" / "adversarial.md").read_text()
+    named = set(re.findall(r"`(tests(?:_unity)?/[\w/]+\.py)::(\w+)`", text))
+    assert len(named) >= 20
+    for path, name in named:
+        assert re.search(rf"^def {name}\(", (ROOT / path).read_text(), re.M), f"{path}::{name}"
+    attempts = len(re.findall(r"^\| \d+ \|", text.split("## Every attempt")[1], re.M))
+    assert text.startswith(f"# Adversarial pass\n\n{attempts} attempts") and f"`adversarial.md` ({attempts} attempts" in (
+        ROOT / "README.md").read_text()

@@ -178,3 +178,25 @@ def test_the_summary_of_a_run_that_was_not_evaluated_or_scored_no_episode(tmp_pa
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "runs" / "train.json").read_text())
     assert summary["episodes"] is None and summary["eval_avg"] is None and summary["episodes_trained"] == 0
+
+
+@pytest.mark.parametrize("script, args, says", [
+    ("solve.py", ["--overrides", "notjson"], "argument --overrides: 'notjson' is not JSON"),
+    ("evaluate.py", ["checkpoints", "--cut-matches", "-1"], "--cut-matches -1: must be at least 0"),
+    ("evaluate.py", ["{maddpg}"], "no happo.pt there; this benchmark evaluates HAPPO agents"),
+    ("contention.py", ["--busy", "0", "-1"], "a load is a number of busy processes, 0 or more"),
+])  # fmt: skip
+def test_benchmarks_refuse_bad_arguments_before_any_work_and_say_which(script, args, says, tmp_path):
+    from maddpg_agent import MADDPGAgent, MADDPGConfig
+
+    MADDPGAgent(MADDPGConfig(num_matches=1, critic_hidden=(8,))).save(tmp_path / "maddpg")
+    args = [a.format(maddpg=tmp_path / "maddpg") for a in args]
+    done = subprocess.run([sys.executable, str(solve.ROOT / "bench" / script), *args], cwd=solve.ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and says in done.stderr, done.stderr[-2000:]
+
+
+def test_a_damaged_history_of_a_finished_seed_is_named_not_trained_over(tmp_path):
+    (tmp_path / "history.json").write_text('{"scores": [0.1, 0.')
+    with pytest.raises(SystemExit, match="history.json does not read as JSON .* move its folder aside"):
+        solve.read_history_file(tmp_path / "history.json")
