@@ -99,9 +99,11 @@ def td_target(rewards: torch.Tensor, next_q: torch.Tensor, terminated: torch.Ten
 class MADDPGAgent:
     """act() and step() take the arrays the environment gives: (2E, ...), like HAPPOAgent."""
 
-    # Resume files come every this many times RunLimits.resume_every learning steps: a learning step here is 32
-    # decisions (HAPPO's, 256), and the file holds the replay buffer (up to about 200 MB).
-    resume_stride = 8
+    @property
+    def resume_stride(self) -> int:
+        """Resume files come every this many times RunLimits.resume_every learning steps, so as often in decisions as
+        HAPPO's (256 per learning step): the file holds the replay buffer, up to about 200 MB."""
+        return max(1, round(256 / self.config.update_every))
 
     def __init__(self, config: MADDPGConfig | None = None) -> None:
         self.config = cfg = config if config is not None else MADDPGConfig()

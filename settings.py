@@ -87,6 +87,8 @@ def cell_timeout_seconds(minutes: float | None = None) -> int:
     the evaluation, the rally's animation). A kernel that stops answering then ends the command with papermill's
     error naming the cell, instead of a wait without end."""
     cap = env_float("TENNIS_MINUTES", NOTEBOOK_MINUTES) if minutes is None else minutes
+    if not math.isfinite(cap) or not 0 <= cap <= 1e7:
+        raise ValueError(f"a training cap of {cap!r} minutes is no bound: give a finite number from 0 to 10 million")
     return int(60 * (cap + 60))
 
 
@@ -107,9 +109,10 @@ def check_parameters(namespace: dict) -> None:
             raise ValueError(f"{name}={namespace[name]!r} is not a boolean: papermill passes -p {name} True or -p {name} "
                              "False as one (any other word arrives as a string)")  # fmt: skip
     for name, minimum in WHOLE_PARAMETERS.items():
-        value = namespace[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name}={value!r} must be a whole number of at least {minimum}")
+        value, maximum = namespace[name], namespace["MAX_SEED"] if name == "SEED" else None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (maximum and value > maximum):
+            raise ValueError(f"{name}={value!r} must be a whole number of at least {minimum}"
+                             + (f" and at most {maximum}" if maximum else ""))  # fmt: skip
     for name in NUMBER_PARAMETERS:
         value = namespace[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:

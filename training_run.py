@@ -45,7 +45,7 @@ class RunLimits:
     stop_average: float = 0.0  # or when the 100-episode average reaches this (0: off)
     check_every: int = 10  # learning steps between deterministic checks (0: none)
     check_from: float = 0.5  # checks begin at this 100-episode average
-    resume_every: int = 20  # learning steps between resume files (0: none; MADDPG: 8 times as many, its are shorter)
+    resume_every: int = 20  # learning steps between resume files (0: none); MADDPG's shorter ones: its resume_stride times
     progress: str = "bar"  # "bar": a tqdm bar and a live curve; "lines": text lines for terminal logs
 
 
@@ -60,6 +60,7 @@ def lock_output_dir(out: Path) -> None:
     out = out.resolve()
     if out in _HELD_LOCKS:
         return
+    out.mkdir(parents=True, exist_ok=True)
     handle = os.fdopen(open_own_file(out / LOCK_FILE, os.O_RDWR), "r+")  # held open until the process ends
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -154,10 +155,12 @@ class TrainingRun:
         self.progress_file = self.out / "runs" / "progress.jsonl"  # one line per learning step
         can_load = resumable(agent) and hasattr(env, "core")
         self.can_resume = limits.resume_every > 0 and can_load  # writes resume files
+        why = "a Unity build's state cannot be saved" if not hasattr(env, "core") else "this agent cannot be resumed"
+        if not can_load and self.resume_file.is_file():  # another run's, which this one could neither continue nor keep
+            raise RuntimeError(f"{self.resume_file} holds an interrupted run that this one cannot continue ({why}): "
+                               "continue it on the simulator, or set TENNIS_OUTPUT_DIR to train elsewhere")  # fmt: skip
         if limits.resume_every > 0 and not can_load:
-            why = "a Unity build's state cannot be saved" if not hasattr(env, "core") else "this agent cannot be resumed"
             print(f"no resume files: {why}; an interrupted run would start again from its beginning")
-
         self.checking = limits.check_every > 0 and can_check
         states = env.reset(train_mode=True)[self.brain].vector_observations  # (2E, 24)
         self.E = len(states) // 2  # matches, the practice ones last

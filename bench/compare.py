@@ -9,10 +9,10 @@ continue after an interruption. For each study the command prints its tables (pe
 bootstrap 95 % intervals, Mann-Whitney U against the first arm); with --results it also writes
 results/compare_<study>.json and .csv and draws image/compare_<study>.png (against match steps) and
 image/compare_<study>_wallclock.png; the changes and frontier studies also count the seeds of each arm that meet each
-goal of a dependable agent (GOALS) and draw image/compare_<study>_goals.png. An arm may have a budget and notebook
-settings of its own (MADDPG needs minutes to solve; its checks come at HAPPO's cadence in match steps).
+goal of a dependable agent (GOALS) and draw image/compare_<study>_goals.png. An arm may have a budget of its own
+(MADDPG needs minutes to solve), and a study notebook settings of its own.
 
-Run: .venv/bin/python bench/compare.py --results            # every study but design_std (design alone: ~2 h)
+Run: .venv/bin/python bench/compare.py --results            # every study but design_std and maddpg_utd (~2 h each)
      .venv/bin/python bench/compare.py --study changes --seeds 0 1 2     # prints only: results/ stays as it is
 """
 
@@ -47,8 +47,6 @@ class Study:
     threads: dict = field(default_factory=lambda: {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
     arm_minutes: dict = field(default_factory=dict)  # label -> a budget of its own (MADDPG needs minutes to solve)
     settings: dict = field(default_factory=dict)  # more TENNIS_* variables of the notebook, for every arm
-    arm_settings: dict = field(default_factory=dict)  # label -> TENNIS_* variables of that arm only
-    runs_of: str = ""  # train in this other study's folder: an arm trained there with the same key is reused
 
     def budget(self, label: str) -> float:
         return self.arm_minutes.get(label, self.minutes)
@@ -105,8 +103,8 @@ def train(study: Study, label: str, seed: int, out: Path) -> dict:
     the same (`solve.run_seed` keys it, the behaviour digest included)."""
     (config, overrides), minutes = study.arms[label], study.budget(label)
     settings = {"TENNIS_MINUTES": f"{minutes:g}", "TENNIS_MATCH_STEPS": str(study.match_steps),
-                "TENNIS_STOP_AT_CEILING": "1" if study.stop_at_ceiling else "0", **study.threads, **study.settings,
-                **study.arm_settings.get(label, {})}  # fmt: skip
+                "TENNIS_STOP_AT_CEILING": "1" if study.stop_at_ceiling else "0", **study.threads,
+                **study.settings}  # fmt: skip
     history = run_seed(config, seed, out, overrides, settings)
     return {**history, "behaviour": json.loads((out / "run_key.json").read_text())["behaviour"]}
 
@@ -125,6 +123,9 @@ def summarise_arms(study: Study, rows: dict[str, list[dict]]) -> dict:
     for label, arm_rows in rows.items():
         arm = {"solved": sum(r["episodes"] is not None for r in arm_rows), "runs": len(arm_rows)}
         for col in ARM_COLUMNS:
+            if any(r["episodes"] is not None and r[col] is None for r in rows[reference] + arm_rows):
+                arm[col] = {"median": None, "ci95": [None, None], "unknown": True}  # a solved run did not record it
+                continue
             values = [np.inf if r[col] is None else float(r[col]) for r in arm_rows]
             median, low, high = bootstrap_median(values)
             arm[col] = {"median": median, "ci95": [low, high]}
@@ -145,8 +146,8 @@ def finite_or_none(value: object) -> object:
     return None if isinstance(value, float) and not np.isfinite(value) else value
 
 
-def fmt(v: float) -> str:
-    return "unsolved" if v == np.inf else f"{v:.4g}"
+def fmt(v: float | None) -> str:
+    return "-" if v is None else "unsolved" if v == np.inf else f"{v:.4g}"  # None: a column the runs did not record
 
 
 def markdown_table(results: dict) -> str:
@@ -154,6 +155,8 @@ def markdown_table(results: dict) -> str:
     [bootstrap 95 % interval], with Mann-Whitney's two-sided p against the first arm."""
 
     def cell(c: dict, digits: str) -> str:
+        if c.get("unknown"):
+            return "-"
         show = lambda v: "unsolved" if v is None else f"{v:{digits}}"  # noqa: E731
         test = f", p = {c['p_vs_first']:.2f}" if "p_vs_first" in c else ""
         return f"{show(c['median'])} [{show(c['ci95'][0])}, {show(c['ci95'][1])}]{test}"
@@ -176,8 +179,9 @@ def runs_table(results: dict) -> str:
     lines = ["| arm | seed | match steps trained | best 100-episode average | final 100-episode average | "
              "evaluation average | evaluation episodes at the ceiling |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for r in results["runs"]:
+        evaluated = "-" if r["eval_avg"] is None else f"{r['eval_avg']:.2f}"  # TENNIS_EVAL_EPISODES=0
         lines.append(f"| {r['arm']} | {r['seed']} | {r['steps_trained']:,} | {r['best']:.2f} | {r['final']:.2f} | "
-                     f"{r['eval_avg']:.2f} | {r['eval_ceiling']} of {r['eval_episodes']} |")  # fmt: skip
+                     f"{evaluated} | {r['eval_ceiling']} of {r['eval_episodes']} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -247,7 +251,7 @@ def report(name: str, study: Study, histories: dict[str, list[dict]], write: boo
             test = f"   U = {c['u_vs_first']:g}, p = {c['p_vs_first']:.3f}" if "p_vs_first" in c else ""
             print(f"    {title:<46}{fmt(c['median']):>10} [{fmt(c['ci95'][0])}, {fmt(c['ci95'][1])}]{test}")
     per_run = [{"arm": label, "config": study.arms[label][0], "overrides": study.arms[label][1],
-                "behaviour": h["behaviour"], "steps_trained": h["env_steps"][-1], **r}
+                "behaviour": h["behaviour"], "steps_trained": h["env_steps"][-1] if h["env_steps"] else 0, **r}
                for label in rows for r, h in zip(rows[label], histories[label])]  # fmt: skip
     command = f"bench/compare.py --study {name}" + ("" if list(study.seeds) == list(STUDIES[name].seeds)
                                                      else " --seeds " + " ".join(map(str, study.seeds))) + (
@@ -255,7 +259,7 @@ def report(name: str, study: Study, histories: dict[str, list[dict]], write: boo
     content = dict(
         command=command, note=study.note, seeds=list(study.seeds), minutes=study.minutes, arm_minutes=study.arm_minutes,
         match_steps=study.match_steps, stop_at_ceiling=study.stop_at_ceiling, threads=study.threads,
-        settings=study.settings, arm_settings=study.arm_settings,
+        settings=study.settings,
         arms={label: dict(zip(("config", "overrides"), study.arms[label])) for label in rows},
         summary=finite_or_none(summary), runs=per_run)  # fmt: skip
     written = json.loads(json.dumps(content, default=lambda v: None))  # as the JSON file reads back
@@ -284,7 +288,8 @@ def report(name: str, study: Study, histories: dict[str, list[dict]], write: boo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--study", nargs="+", choices=list(STUDIES), default=[s for s in STUDIES if s != "design_std"])
+    parser.add_argument("--study", nargs="+", choices=list(STUDIES),
+                        default=[s for s in STUDIES if s not in ("design_std", "maddpg_utd")])
     parser.add_argument("--seeds", type=int, nargs="+", help="instead of the study's seeds")
     parser.add_argument("--minutes", type=float, help="instead of the study's budget per run")
     parser.add_argument("--arms", nargs="+", help="train only these arms (labels); the tables need every arm")
@@ -309,8 +314,7 @@ def main() -> None:
                 if args.arms and label not in args.arms:
                     continue
                 tag = config + ("" if overrides == "{}" else "_" + hashlib.sha256(overrides.encode()).hexdigest()[:6])
-                folder = args.out / (study.runs_of or name) / tag / f"seed_{seed}"
-                histories[label].append(train(study, label, seed, folder))
+                histories[label].append(train(study, label, seed, args.out / name / tag / f"seed_{seed}"))
         if not args.arms:
             report(name, study, histories, args.results)
 

@@ -161,7 +161,7 @@ def summarise(seed: int, h: dict) -> dict:
     fail_serve, fail_flight = _fails(evaluation) if evaluation["scores"] else (None, None)
     return dict(
         seed=seed, episodes=solved, env_steps=h["env_steps"][solved - 1] if solved else None,
-        episodes_all=h["all_episodes"][solved - 1] if solved and h.get("all_episodes") else None,
+        episodes_all=h["all_episodes"][solved - 1] if solved and len(h.get("all_episodes") or []) == len(scores) else None,
         seconds=h["seconds"][solved - 1] if solved else None, best=float(full.max()), final=float(avg[-1]),
         min_after_solve=float(after.min()), ceiling_seconds=ceiling["seconds"] if ceiling else None,
         ceiling_episodes=ceiling["episodes"] if ceiling else None, eval_avg=evaluation["average"],

@@ -470,7 +470,8 @@ class TennisCore:
                  match_offset: int = 0, practice_matches: int = 0) -> None:  # fmt: skip
         for name, value in (("num_matches", num_matches), ("seed", seed), ("match_offset", match_offset),
                             ("practice_matches", practice_matches)):  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral | float) or int(value) != value:
+            if (isinstance(value, bool) or not isinstance(value, numbers.Integral | float) or not math.isfinite(value)
+                    or int(value) != value):  # fmt: skip
                 raise ValueError(f"{name} must be a whole number, got {value!r}")
         if int(num_matches) < 1:
             raise ValueError(f"num_matches must be >= 1, got {num_matches}")

@@ -88,7 +88,7 @@ def _is_state_dict(value: object) -> bool:
 
 
 def _tensors_in(saved: object, path: Path, key: str | None) -> dict[str, torch.Tensor]:
-    if isinstance(saved, dict) and {"config_json", "sha256"} <= set(saved):  # this project's own checkpoint
+    if isinstance(saved, dict) and "config_json" in saved:  # this project's own checkpoint (older ones too)
         raise ActorFileError(f"{path} is a Tennis HAPPO checkpoint (its agent scales its observations, as its "
                              "config says): evaluate it with the notebook (TENNIS_TRAIN=0, or make evaluate), "
                              "not tennis-play")  # fmt: skip

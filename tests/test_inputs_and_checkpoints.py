@@ -572,3 +572,33 @@ def test_a_file_of_the_users_beside_no_kept_agent_does_not_count_as_one(tmp_path
     said = keep_the_better(run_dir, kept, 1.0, lambda d: 1 / 0, learned=True)
     assert said.endswith("now holds this run's agent (evaluation 1.000)") and (kept / CHECKPOINT_FILE).is_file()
     assert (kept / "notes.pt").read_bytes() == b"a user's file"
+
+
+def test_a_maddpg_run_writes_resume_files_as_often_in_decisions_as_happo(tmp_path):
+    """MADDPG's learning steps are 32 decisions (HAPPO's 256) and its file holds the replay buffer: with resume_every 1
+    the file comes every 8 of its learning steps, not every one."""
+    from maddpg_agent import MADDPGAgent
+    from tennis_sim.environment import make_env
+
+    agent = MADDPGAgent(MADDPGConfig(num_matches=2, critic_hidden=(8,)))
+    run = TrainingRun(agent, make_env(num_matches=2, seed=3), tmp_path, 3,
+                      RunLimits(check_every=0, resume_every=1, progress="lines"))  # fmt: skip
+    assert agent.resume_stride == 8
+    written = []
+    for step in range(1, 17):
+        agent.learn_steps = step
+        run.after_learning({"critic_loss_0": 0.1}, run.states)
+        written.append(run.resume_file.is_file())
+        run.resume_file.unlink(missing_ok=True)
+    assert [k + 1 for k, w in enumerate(written) if w] == [8, 16]
+
+
+def test_a_run_that_cannot_continue_an_interrupted_one_in_its_folder_refuses_to_start(tmp_path):
+    """A Unity build's run cannot load a simulator run's resume file: it stops, naming the file, instead of training
+    over that run's progress and deleting its resume file at the end."""
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "resume.pt").write_bytes(b"an interrupted simulator run")
+    unity_like = SimpleNamespace(brain_names=["TennisBrain"])  # no simulator core: its state cannot be saved
+    with pytest.raises(RuntimeError, match="resume.pt holds an interrupted run that this one cannot continue"):
+        TrainingRun(HAPPOAgent(HAPPOConfig(**SMALL)), unity_like, tmp_path, 3, RunLimits(progress="lines"))
+    assert (tmp_path / "runs" / "resume.pt").read_bytes() == b"an interrupted simulator run"

@@ -97,12 +97,27 @@ def test_an_evaluation_without_training_keeps_what_is_in_the_folder_and_evaluate
     victim = tmp_path / "notes.txt"
     victim.write_text("a user's notes\n")
     (out / "runs" / "evaluation.json").symlink_to(victim)
-    run = papermill(out, TENNIS_TRAIN="0", TENNIS_EVAL_EPISODES="2")
+    history = dict(scores=[0.1, 0.0, 0.2], solved_at=None, checks=[], seed=7)  # an earlier run's, shown not redrawn
+    (out / "runs" / "history.json").write_text(json.dumps(history))
+    run = papermill(out, TENNIS_TRAIN="0", TENNIS_EVAL_EPISODES="2", TENNIS_WATCH="1")
     assert run.wait(timeout=300) == 0, (out / "papermill.log").read_text()[-3000:]
     assert (out / "runs" / "resume.pt").read_bytes() == b"an interrupted run"
     assert victim.read_text() == "a user's notes\n" and not (out / "runs" / "evaluation.json").is_symlink()
     assert json.loads((out / "runs" / "evaluation.json").read_text())["checkpoint"] == str(out / "checkpoints")
-    assert not (out / "image").exists()
+    assert not (out / "image").exists()  # neither the earlier run's curve nor the rally is written into the folder
+    assert "the last run in" in (out / "Tennis.ipynb").read_text()  # its curve is shown under its own title
+
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
+                               "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(120)",
+                               str(out / ".training.lock")], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"  # a training run holds the folder
+        assert papermill(out, TENNIS_TRAIN="0", TENNIS_EVAL_EPISODES="2").wait(timeout=300) != 0
+        assert "is in use by another training run" in (out / "papermill.log").read_text()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (out / "runs" / "resume.pt").read_bytes() == b"an interrupted run"
 
     refused = tmp_path / "refused"
     assert papermill(refused, "-p", "TRAIN", "false").wait(timeout=300) != 0

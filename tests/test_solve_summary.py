@@ -119,7 +119,7 @@ def test_a_study_writes_results_and_figures_only_when_asked(tmp_path, monkeypatc
     spec.loader.exec_module(compare)
     evaluation = dict(average=2.6, scores=[2.6] * 10, ceiling=10, full_length=[True] * 10, in_flight=[False] * 10)
     history = dict(config={"update_every": 8, "num_matches": 2}, seed=3, scores=[0.6] * 100, all_episodes=list(
-        range(2, 202, 2)), env_steps=list(range(2, 202, 2)), seconds=[0.1 * k for k in range(100)], solved_at=100,
+        range(2, 202, 2)), env_steps=list(range(3, 303, 3)), seconds=[0.1 * k for k in range(100)], solved_at=100,
         checks=[], ceiling_at=None, train_seconds=10.0, epochs=[5.0], evaluation=evaluation, behaviour="d")  # fmt: skip
     study = compare.STUDIES["happo_mappo"]
     study = compare.Study(**{**study.__dict__, "seeds": (0,)})
@@ -134,6 +134,10 @@ def test_a_study_writes_results_and_figures_only_when_asked(tmp_path, monkeypatc
     written = json.loads((tmp_path / "results" / "compare_happo_mappo.json").read_text())
     assert written["command"] == "bench/compare.py --study happo_mappo --seeds 0 --results"
     assert written["summary"]["HAPPO"]["episodes_all"]["median"] == 200  # practice rallies counted to the solve
+    older = {label: [{k: v for k, v in history.items() if k != "all_episodes"}] for label in study.arms}
+    compare.report("happo_mappo", study, older, write=True)  # runs trained before the count existed: unknown, not inf
+    cell = json.loads((tmp_path / "results" / "compare_happo_mappo.json").read_text())["summary"]["HAPPO"]["episodes_all"]
+    assert cell["median"] is None and cell["unknown"]
     assert {p.name for p in (tmp_path / "image").iterdir()} == {"compare_happo_mappo.png",
                                                                  "compare_happo_mappo_wallclock.png"}
 
@@ -148,6 +152,8 @@ def test_every_notebook_cell_a_benchmark_runs_has_a_bound_from_the_training_cap(
     assert f'MINUTES = env_float("TENNIS_MINUTES", {settings.NOTEBOOK_MINUTES})' in parameters
     monkeypatch.setenv("TENNIS_MINUTES", "500")
     assert settings.cell_timeout_seconds() == 60 * 560 and settings.cell_timeout_seconds(2.5) == 60 * 62.5
+    with pytest.raises(ValueError, match="a training cap of inf minutes is no bound"):
+        settings.cell_timeout_seconds(float("inf"))
     monkeypatch.setattr(solve, "_digest", lambda config, overrides: "a digest")
     calls = []
     monkeypatch.setattr(solve.subprocess, "run", lambda args, **kw: calls.append(args))

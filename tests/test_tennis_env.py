@@ -300,7 +300,8 @@ def test_numpy_numbers_and_only_tennis_params_are_taken():
 
 
 @pytest.mark.parametrize("field, value", [("num_matches", 2.7), ("practice_matches", 1.7), ("seed", 3.9),
-                                          ("match_offset", 0.5), ("num_matches", "2")])  # fmt: skip
+                                          ("match_offset", 0.5), ("num_matches", "2"), ("seed", float("inf")),
+                                          ("seed", float("nan"))])  # fmt: skip
 def test_counts_and_seeds_that_are_not_whole_numbers_are_refused_not_truncated(field, value):
     with pytest.raises(ValueError, match=f"{field} must be a whole number, got {value!r}"):
         TennisCore(**{"num_matches": 2, field: value})

@@ -28,7 +28,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def test_make_train_then_the_docs_check_passes(tmp_path):
     clone = tracked_copy(tmp_path / "clone")
-    results = snapshot(clone / "results")
+    results, notebook = snapshot(clone / "results"), (clone / "Tennis.ipynb").stat().st_ino
     env = dict(os.environ, **SHORT)
     env.pop("TENNIS_OUTPUT_DIR", None)  # make test sets it; a user's make train writes into the repository
     train = subprocess.run(["make", "-o", ".venv/.installed-requirements", "train"], cwd=clone, env=env,
@@ -37,6 +37,7 @@ def test_make_train_then_the_docs_check_passes(tmp_path):
     assert (clone / "runs" / "train.json").is_file() and (clone / "image" / "training_curve.png").is_file()
     # the executed notebook replaces Tennis.ipynb only once it has run through (a kill mid-save cannot empty it)
     assert not (clone / "runs" / "Tennis.ipynb.partial").exists()
+    assert (clone / "Tennis.ipynb").stat().st_ino != notebook  # moved over it, not written into it
     assert (clone / "Tennis.ipynb").read_bytes() != (ROOT / "Tennis.ipynb").read_bytes()
     assert snapshot(clone / "results") == results, "make train changed the committed results/"
     docs = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_docs_numbers.py"],
