@@ -420,3 +420,12 @@ def test_every_test_the_adversarial_table_names_exists():
     attempts = len(re.findall(r"^\| \d+ \|", text.split("## Every attempt")[1], re.M))
     assert text.startswith(f"# Adversarial pass\n\n{attempts} attempts") and f"`adversarial.md` ({attempts} attempts" in (
         ROOT / "README.md").read_text()
+
+
+def test_the_claims_table_is_of_the_docs_as_they_are():
+    """docs/claims.md is tools/claims_table.py's output for the docs as they are now: every claim's quote is still in
+    its file, at the line the table gives (run the tool after editing a doc)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from claims_table import CLAIMS, table
+
+    assert (ROOT / "docs" / "claims.md").read_text() == table(json.loads(CLAIMS.read_text()))
