@@ -40,9 +40,36 @@ from training_run import in_use_by_another_run  # noqa: E402
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")  # they change a run's numbers (TENNIS_THREADS: settings)
 
 
+DIGESTS = ROOT / "runs" / "digests.json"  # behaviour digests by configuration and source, kept between commands
+
+
+def source_hash() -> str:
+    """sha256 of every file training runs: the root modules, the simulator package and the notebook. Any edit to them
+    (even a comment) makes the cached digests of this code unusable, and they are computed again."""
+    files = sorted([*ROOT.glob("*.py"), *(ROOT / "tennis_sim").glob("*.py"), ROOT / "Tennis.ipynb"])
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 @functools.cache
-def _digest(config: str, overrides: str) -> str:  # a short training run: once per configuration, not per seed
-    return behaviour_digest(config, overrides)
+def _digest(config: str, overrides: str) -> str:
+    """The behaviour digest of a configuration: a short training run (minutes for a MADDPG with many gradient steps),
+    so computed once per configuration and source, and kept in runs/digests.json for the next command."""
+    key = f"{source_hash()} {config} {overrides}"
+    if key not in _cached_digests():
+        value = behaviour_digest(config, overrides)
+        DIGESTS.parent.mkdir(parents=True, exist_ok=True)
+        write_json(DIGESTS, {**_cached_digests(), key: value})  # read again: another command may have added some
+    return _cached_digests()[key]
+
+
+def _cached_digests() -> dict[str, str]:
+    try:
+        return json.loads(DIGESTS.read_text()) if DIGESTS.is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}  # a damaged cache is computed again
 
 
 def run_key(config: str, seed: int, overrides: str, settings: dict[str, str]) -> dict:

@@ -206,3 +206,21 @@ def test_a_damaged_history_of_a_finished_seed_is_named_not_trained_over(tmp_path
     (tmp_path / "history.json").write_text('{"scores": [0.1, 0.')
     with pytest.raises(SystemExit, match="history.json does not read as JSON .* move its folder aside"):
         solve.read_history_file(tmp_path / "history.json")
+
+
+def test_a_digest_is_computed_once_per_configuration_and_source_across_commands(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(solve, "behaviour_digest", lambda config, overrides: calls.append(config) or f"d-{len(calls)}")
+    monkeypatch.setattr(solve, "DIGESTS", tmp_path / "digests.json")
+    monkeypatch.setattr(solve, "source_hash", lambda: "source-1")
+    solve._digest.cache_clear()
+    assert solve._digest("maddpg", "{}") == "d-1"
+    solve._digest.cache_clear()  # the next command
+    assert solve._digest("maddpg", "{}") == "d-1" and calls == ["maddpg"]
+    monkeypatch.setattr(solve, "source_hash", lambda: "source-2")  # an edit to what training runs
+    solve._digest.cache_clear()
+    assert solve._digest("maddpg", "{}") == "d-2" and len(calls) == 2
+    solve._digest.cache_clear()
+    (tmp_path / "digests.json").write_text("{damaged")  # computed again, not a traceback
+    assert solve._digest("maddpg", "{}") == "d-3"
+    solve._digest.cache_clear()
