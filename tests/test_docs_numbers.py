@@ -286,9 +286,30 @@ def averaged_only() -> list[tuple[str, str]]:
                                     f"{perfect[1]} of 5 at 100 of 100)")]
 
 
+def maddpg_sweep() -> list[tuple[str, str]]:
+    """The update-to-data sweep of a MADDPG given HAPPO's practice matches, against the default on ten seeds."""
+    sweep, default = load("compare_maddpg_utd.json"), load("solve_default.json")["median"]
+    s = sweep["summary"]
+    assert solved_all(s)
+    best = min(s, key=lambda label: s[label]["env_steps"]["median"])  # the fewest match steps: the hardest to beat
+    steps, seconds = s[best]["env_steps"]["median"], s[best]["seconds"]["median"]
+    fastest = min(s, key=lambda label: s[label]["seconds"]["median"])
+    utd = lambda label: label.split(", ")[1].split(" ")[0]  # noqa: E731
+    return [("docs/experiments.md", markdown_table(sweep)),
+            ("docs/experiments.md", f"The fewest match steps came at {utd(best)} gradient steps per match step (median "
+                                    f"{steps:,.0f}, after {seconds:.0f} s)"),
+            ("docs/experiments.md", f"the fewest seconds at {utd(fastest)} ({s[fastest]['seconds']['median']:.0f} s)"),
+            ("docs/experiments.md", f"the default needs {default['env_steps'] / steps:.1f} times its match steps "
+                                    f"({default['env_steps']:,.0f}) and {default['seconds'] / seconds:.2f} times its "
+                                    "seconds"),
+            ("Report.md", f"at best {steps:,.0f} match steps (at {utd(best)} gradient steps per match step, after "
+                          f"{seconds:.0f} s): the default needs {default['env_steps'] / steps:.1f} times the match steps "
+                          f"and {default['seconds'] / seconds:.2f} times the seconds")]
+
+
 def quoted() -> list[tuple[str, str]]:
     return (make_train_and_ten_seeds() + changes_study() + older_studies() + deeper_evaluation() + mutation_testing()
-            + course_checkpoints() + contention() + averaged_only())
+            + course_checkpoints() + contention() + averaged_only() + maddpg_sweep())
 
 
 @pytest.mark.parametrize(("doc", "text"), quoted(), ids=lambda v: v if v.endswith(".md") else v[:60])
