@@ -38,7 +38,7 @@ $(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
 	$(BIN)/pip install $(PIP_QUIET) -r requirements-mutation.txt
 	touch $(MUTATION_STAMP)
 
-## Mutation testing (about 10 minutes on 2 cores; not part of make test): the review's breakages of the learning code
+## Mutation testing (about 15 minutes on 2 cores; not part of make test): the review's breakages of the learning code
 ## (tools/review_mutations.py), then mutmut over the learning, checkpoint and resume code against the fast tests;
 ## writes results/review_mutations.json and results/mutation.json (tools/mutation_report.py).
 mutation: $(MUTATION_STAMP)

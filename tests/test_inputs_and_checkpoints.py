@@ -188,14 +188,19 @@ def test_booleans_accept_the_usual_spellings(monkeypatch, raw, value):
     assert env_bool("TENNIS_X", True) is value
 
 
-def test_a_progress_file_cut_by_a_kill_is_repaired_on_resume(tmp_path):
+def test_a_progress_file_cut_by_a_kill_is_repaired_on_resume(tmp_path, capsys):
     progress = tmp_path / "progress.jsonl"
+    progress.write_text('{"learn_steps": 1}\n{"learn_steps": 2}\n{"learn_steps": 3}\n')
+    TrainingRun._keep_progress_lines_up_to(SimpleNamespace(progress_file=progress), 2)
+    assert progress.read_text() == '{"learn_steps": 1}\n{"learn_steps": 2}\n' and capsys.readouterr().out == ""
     progress.write_text('{"learn_steps": 1}\n{"learn_steps": 2}\n{"learn_steps": 3}\n{"learn_st')
     TrainingRun._keep_progress_lines_up_to(SimpleNamespace(progress_file=progress), 2)
     assert progress.read_text() == '{"learn_steps": 1}\n{"learn_steps": 2}\n'
-    progress.write_text('{"learn_steps": 1}\n{"learn_st\x00\n{"learn_steps": 2}\n{"learn_steps": 3}\n')  # damaged inside
+    assert capsys.readouterr().out == f"{progress}: 1 unreadable line(s) dropped, the others kept\n"
+    progress.write_text('{"learn_steps": 1}\n{"learn_st\x00\n{"learn_steps": 2}\n{"learn_steps": 3}\n{"le')  # damaged inside
     TrainingRun._keep_progress_lines_up_to(SimpleNamespace(progress_file=progress), 2)
     assert progress.read_text() == '{"learn_steps": 1}\n{"learn_steps": 2}\n'  # the good line after it stays
+    assert capsys.readouterr().out == f"{progress}: 2 unreadable line(s) dropped, the others kept\n"
 
 
 def make_agent_dir(path, seed):
