@@ -16,7 +16,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 # papermill's bound on each notebook cell: the training's cap (TENNIS_MINUTES) and an hour (settings.py)
 CELL_TIMEOUT = $(BIN)/python -c 'import settings; print(settings.cell_timeout_seconds())'
 
-.PHONY: train test notebook bench solve sweep headless-build evaluate mutation
+.PHONY: train test notebook bench solve sweep headless-build evaluate mutation digests
 
 $(STAMP): requirements.txt
 	python3 -m venv $(VENV)
@@ -68,8 +68,13 @@ evaluate: $(STAMP)
 test: $(SWEEP_STAMP) $(UNITY_STAMP)
 	$(BIN)/ruff check .
 	TENNIS_EPISODES=1500 TENNIS_PROGRESS=lines TENNIS_OUTPUT_DIR=$$(mktemp -d) \
-	    $(BIN)/python -m pytest -q tests Tennis.ipynb --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+	    $(BIN)/python -m pytest -q -m "not slow_digest" tests Tennis.ipynb --nbval-lax --nbval-current-env \
+	    --nbval-cell-timeout=600
 	NUMBA_CACHE_DIR=$(UNITY_VENV)/numba-cache $(UNITY_BIN)/python -m pytest -q -W ignore::DeprecationWarning tests_unity
+
+## The behaviour digests that make test leaves out (MADDPG stamps of many gradient steps: about 20 minutes on one core)
+digests: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow_digest tests/test_behaviour_digest.py
 
 ## The headless Tennis build for unityagents: build/Tennis_Linux/Tennis.x86_64 (run with .venv-unity's Python).
 headless-build: $(UNITY_STAMP)
