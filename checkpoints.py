@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from tennis_sim.files import TEMPORARY_MARK, write_atomically  # noqa: F401 -- both used from here too
+from tennis_sim.files import write_atomically
 
 CHECKSUM_KEY = "sha256"  # of the weights and the config
 WEIGHTS_ONLY_KEY = "weights_sha256"  # older files: of the weights alone

@@ -326,30 +326,32 @@ def nonfinite_networks(agent) -> list[str]:
             and not all(torch.isfinite(p).all() for p in net.parameters())]  # fmt: skip
 
 
-def holds_agent(directory: Path) -> bool:
-    """Whether `directory` holds an agent's checkpoint (what load_agent reads)."""
-    from happo_agent import CHECKPOINT_FILE as HAPPO_FILE
+def _checkpoint_files() -> dict[str, str]:
+    """The file each agent's save() writes its networks to, by algorithm."""
+    from happo_agent import CHECKPOINT_FILE as HAPPO_FILE  # here, so that the bookkeeping needs torch only for agents
     from maddpg_agent import CHECKPOINT_FILE as MADDPG_FILE
 
-    return any((Path(directory) / name).is_file() for name in (HAPPO_FILE, MADDPG_FILE))
+    return {"happo": HAPPO_FILE, "maddpg": MADDPG_FILE}
+
+
+def holds_agent(directory: Path) -> bool:
+    """Whether `directory` holds an agent's checkpoint (what load_agent reads)."""
+    return any((Path(directory) / name).is_file() for name in _checkpoint_files().values())
 
 
 def agent_files(directory: Path) -> list[Path]:
     """The files an agent's save() writes that are in `directory` or its solved/: what a run may remove there."""
-    from happo_agent import CHECKPOINT_FILE as HAPPO_FILE
-    from maddpg_agent import CHECKPOINT_FILE as MADDPG_FILE
-
-    names = (HAPPO_FILE, MADDPG_FILE, "config.json")
+    names = (*_checkpoint_files().values(), "config.json")
     return [d / n for d in (Path(directory), Path(directory) / "solved") for n in names if (d / n).is_file()]
 
 
 def load_agent(directory: Path):
     """The HAPPO or MADDPG agent saved in `directory`, whichever it holds."""
-    from happo_agent import HAPPOAgent  # here, so that the bookkeeping does not need torch until an agent is loaded
-    from maddpg_agent import CHECKPOINT_FILE as MADDPG_FILE
+    from happo_agent import HAPPOAgent
     from maddpg_agent import MADDPGAgent
 
-    return (MADDPGAgent if (Path(directory) / MADDPG_FILE).is_file() else HAPPOAgent).load(directory)
+    maddpg = (Path(directory) / _checkpoint_files()["maddpg"]).is_file()
+    return (MADDPGAgent if maddpg else HAPPOAgent).load(directory)
 
 
 def keep_the_better(run_dir: Path, kept_dir: Path, run_score: float | None, kept_score_of, learned: bool,

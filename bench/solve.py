@@ -58,11 +58,13 @@ def _digest(config: str, overrides: str) -> str:
     """The behaviour digest of a configuration: a short training run (minutes for a MADDPG with many gradient steps),
     so computed once per configuration and source, and kept in runs/digests.json for the next command."""
     key = f"{source_hash()} {config} {overrides}"
-    if key not in _cached_digests():
-        value = behaviour_digest(config, overrides)
-        DIGESTS.parent.mkdir(parents=True, exist_ok=True)
-        write_json(DIGESTS, {**_cached_digests(), key: value})  # read again: another command may have added some
-    return _cached_digests()[key]
+    cached = _cached_digests()
+    if key in cached:
+        return cached[key]
+    value = behaviour_digest(config, overrides)
+    DIGESTS.parent.mkdir(parents=True, exist_ok=True)
+    write_json(DIGESTS, {**_cached_digests(), key: value})  # read again: another command may have added some meanwhile
+    return value
 
 
 def _cached_digests() -> dict[str, str]:

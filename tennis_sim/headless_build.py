@@ -97,16 +97,18 @@ def _agent_infos(proto, core: TennisCore, result: tuple):
     return out
 
 
-def _actions(rl_input, core: TennisCore) -> np.ndarray:
-    """(E, 2, 2) from the STEP command; an agent without an action keeps its stored one, as in Unity."""
+def _actions(rl_input, core: TennisCore) -> tuple[np.ndarray, bool]:
+    """(E, 2, 2) from the STEP command, and whether every action sent was finite; an agent without an action keeps
+    its stored one, as in Unity."""
     actions = core.last_actions.copy().reshape(2 * core.num_matches, ACTION_SIZE)
     sent = rl_input.agent_actions[BRAIN_NAME].value if BRAIN_NAME in rl_input.agent_actions else []
+    finite = all(np.isfinite(a.vector_actions).all() for a in sent)
     for i, action in enumerate(sent[: len(actions)]):
         if len(action.vector_actions) == ACTION_SIZE:
             actions[i] = action.vector_actions
     # unityagents passes NaN on unchecked; the simulator takes no NaN, so a NaN action means "stand still"
     actions = to_wire_floats(np.nan_to_num(actions, nan=0.0))
-    return actions.reshape(core.num_matches, 2, ACTION_SIZE)
+    return actions.reshape(core.num_matches, 2, ACTION_SIZE), finite
 
 
 def serve(port: int, matches: int = 1, host: str = "localhost") -> None:
@@ -137,13 +139,13 @@ def serve(port: int, matches: int = 1, host: str = "localhost") -> None:
                 E = core.num_matches
                 result = (core.reset(), np.zeros((E, 2)), np.zeros(E, dtype=bool), np.zeros(E, dtype=bool))
             else:
-                sent = rl_input.agent_actions[BRAIN_NAME].value if BRAIN_NAME in rl_input.agent_actions else []
-                if not warned_nan and not all(np.isfinite(a.vector_actions).all() for a in sent):
+                actions, finite = _actions(rl_input, core)
+                if not warned_nan and not finite:
                     print("tennis-headless-build: NaN actions are played as 0 (stand still) and infinite ones as -1 or "
                           "+1, as every action is clipped, now and later; the simulator's own API (tennis_sim.make_env) "
                           "refuses them", file=sys.stderr, flush=True)  # fmt: skip
                     warned_nan = True
-                result = core.step(_actions(rl_input, core))
+                result = core.step(actions)
             reply = send(proto.UnityOutput(rl_output=_agent_infos(proto, core, result)))
     except grpc.RpcError as err:  # the client went away: a build has no one left to play for
         if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED and core is None:  # it never came

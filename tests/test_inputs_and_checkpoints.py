@@ -16,7 +16,6 @@ import torch
 
 from checkpoints import (
     CHECKSUM_KEY,
-    TEMPORARY_MARK,
     WEIGHTS_ONLY_KEY,
     load_checkpoint,
     save_checkpoint,
@@ -26,6 +25,7 @@ from checkpoints import (
 from happo_agent import CHECKPOINT_FILE, HAPPOAgent, HAPPOConfig
 from maddpg_agent import MADDPGConfig
 from settings import env_bool, env_choice, env_float, env_int
+from tennis_sim.files import TEMPORARY_MARK
 from training_run import RunLimits, TrainingRun, agent_files, keep_the_better, lock_output_dir, read_history
 
 SMALL = dict(num_matches=2, update_every=8, buffer_steps=8, minibatch_size=8, critic_hidden=(8,))
