@@ -12,7 +12,7 @@ image/compare_<study>_wallclock.png; the changes and frontier studies also count
 goal of a dependable agent (GOALS) and draw image/compare_<study>_goals.png. An arm may have a budget of its own
 (MADDPG needs minutes to solve), and a study notebook settings of its own.
 
-Run: .venv/bin/python bench/compare.py --results            # every study but design_std and maddpg_utd (~2 h each)
+Run: .venv/bin/python bench/compare.py --results    # every study but design_std, maddpg_utd, fair_maddpg (~2 h each)
      .venv/bin/python bench/compare.py --study changes --seeds 0 1 2     # prints only: results/ stays as it is
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from result_files import write_csv, write_json  # noqa: E402
 from solve import ROOT, run_seed, summarise  # noqa: E402
-from stats import bootstrap_median, mann_whitney_u  # noqa: E402
+from stats import bootstrap_median, bootstrap_median_ratio, mann_whitney_u  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,14 @@ STUDIES = {
         note="MADDPG with HAPPO's 8 practice matches (16 scored + 8 practice = 24 matches, 768 match steps per learning "
              "step of 32 decisions) at four update-to-data ratios (gradient steps of batch 128 per stored match step), "
              "each run stopped at the solve"),
+    "fair_maddpg": Study(
+        arms={"MADDPG, 0.25 gradient steps per match step": (
+                  "maddpg", json.dumps({"practice_matches": 8, "gradient_steps": 192})),
+              "HAPPO (default)": ("default", "{}")},
+        seeds=(0, 1, 2, 3, 4), minutes=45.0, match_steps=2_000_000, settings={"TENNIS_STOP_AVERAGE": "0.5"},
+        note="HAPPO against a MADDPG given what HAPPO gets (the same 16 scored and 8 practice matches, episodes counted "
+             "with practice rallies too, both stopped at the solve and evaluated there, no check before it), at the "
+             "cheapest of the update-to-data ratios that the maddpg_utd study could not tell apart in match steps"),
 }  # fmt: skip
 
 
@@ -117,7 +125,8 @@ ARM_COLUMNS = {"seconds": "training seconds to solve", "env_steps": "match steps
 
 def summarise_arms(study: Study, rows: dict[str, list[dict]]) -> dict:
     """Per arm: solved count, and for every column the median with its bootstrap 95 % interval and, for arms after
-    the first, Mann-Whitney U and its two-sided p against the first arm. An unsolved run counts as +inf."""
+    the first, Mann-Whitney U and its two-sided p against the first arm and, when every run of both has a value, the
+    ratio of the medians to the first arm's with its bootstrap 95 % interval. An unsolved run counts as +inf."""
     reference = next(iter(rows))
     summary = {}
     for label, arm_rows in rows.items():
@@ -133,6 +142,9 @@ def summarise_arms(study: Study, rows: dict[str, list[dict]]) -> dict:
                 ref = [np.inf if r[col] is None else float(r[col]) for r in rows[reference]]
                 u, p = mann_whitney_u(values, ref)
                 arm[col].update(u_vs_first=u, p_vs_first=p)
+                if np.isfinite(values + ref).all() and np.median(ref) > 0:  # every run solved: a ratio exists
+                    ratio, low, high = bootstrap_median_ratio(values, ref)
+                    arm[col]["ratio_to_first"] = {"median": ratio, "ci95": [low, high]}
         summary[label] = arm
     return summary
 
@@ -249,6 +261,9 @@ def report(name: str, study: Study, histories: dict[str, list[dict]], write: boo
         for col, title in ARM_COLUMNS.items():
             c = arm[col]
             test = f"   U = {c['u_vs_first']:g}, p = {c['p_vs_first']:.3f}" if "p_vs_first" in c else ""
+            if "ratio_to_first" in c:
+                r = c["ratio_to_first"]
+                test += f", {r['median']:.3g} [{r['ci95'][0]:.3g}, {r['ci95'][1]:.3g}] times the first arm's"
             print(f"    {title:<46}{fmt(c['median']):>10} [{fmt(c['ci95'][0])}, {fmt(c['ci95'][1])}]{test}")
     per_run = [{"arm": label, "config": study.arms[label][0], "overrides": study.arms[label][1],
                 "behaviour": h["behaviour"], "steps_trained": h["env_steps"][-1] if h["env_steps"] else 0, **r}
@@ -289,7 +304,7 @@ def report(name: str, study: Study, histories: dict[str, list[dict]], write: boo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", nargs="+", choices=list(STUDIES),
-                        default=[s for s in STUDIES if s not in ("design_std", "maddpg_utd")])
+                        default=[s for s in STUDIES if s not in ("design_std", "maddpg_utd", "fair_maddpg")])
     parser.add_argument("--seeds", type=int, nargs="+", help="instead of the study's seeds")
     parser.add_argument("--minutes", type=float, help="instead of the study's budget per run")
     parser.add_argument("--arms", nargs="+", help="train only these arms (labels); the tables need every arm")

@@ -1,4 +1,5 @@
-"""Small statistics for comparing training runs: a bootstrap interval of the median and the Mann-Whitney U test.
+"""Small statistics for comparing training runs: bootstrap intervals of a median and of a ratio of medians, and the
+Mann-Whitney U test.
 
 Written out here (numpy only) so that the comparison needs no SciPy; tests/test_stats.py checks both against
 answers worked by hand. An unsolved run enters time-to-solve as +inf: it ranks last, as it should.
@@ -19,6 +20,21 @@ def bootstrap_median(values: list[float], resamples: int = 10_000, level: float 
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(medians, [tail, 100 - tail], method="lower" if np.isinf(medians).any() else "linear")
     return float(np.median(x)), float(low), float(high)
+
+
+def bootstrap_median_ratio(x: list[float], y: list[float], resamples: int = 10_000, level: float = 0.95,
+                           seed: int = 0) -> tuple:
+    """(ratio, low, high): median(x) / median(y) and its percentile bootstrap interval at `level`, each sample
+    resampled on its own (the runs of two arms are independent). The values must be finite and y's median positive."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)  # (n,), (m,)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()) or np.median(y) <= 0:
+        raise ValueError("a ratio of medians needs finite values and a positive denominator")
+    rng = np.random.default_rng(seed)
+    top = np.median(x[rng.integers(0, len(x), size=(resamples, len(x)))], axis=1)  # (resamples,)
+    bottom = np.median(y[rng.integers(0, len(y), size=(resamples, len(y)))], axis=1)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(top / bottom, [tail, 100 - tail])
+    return float(np.median(x) / np.median(y)), float(low), float(high)
 
 
 def _exact_u_distribution(n: int, m: int) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from stats import bootstrap_median, mann_whitney_u  # noqa: E402
+from stats import bootstrap_median, bootstrap_median_ratio, mann_whitney_u  # noqa: E402
 
 
 def test_u_counts_the_pairs_where_x_wins():
@@ -57,3 +57,17 @@ def test_bootstrap_interval_holds_the_median_and_is_reproducible():
 def test_unsolved_runs_rank_last():
     assert mann_whitney_u([np.inf, np.inf], [1.0, 2.0])[0] == 4.0
     assert bootstrap_median([1.0, np.inf, np.inf])[0] == np.inf
+
+
+def test_ratio_of_medians_and_its_interval_by_hand():
+    # medians 2 and 1. A resample of 1, 2, 3 has median 1 or 3 each with probability 7/27 (two or three draws of
+    # that value) and 2 with 13/27; y's resamples all have median 1. So the 2.5 % and 97.5 % points are 1 and 3.
+    assert bootstrap_median_ratio([1, 2, 3], [1, 1, 1]) == (2.0, 1.0, 3.0)
+    assert bootstrap_median_ratio([6, 6], [2, 4, 3])[0] == 2.0  # median(y) = 3
+
+
+def test_ratio_of_medians_refuses_unsolved_runs_and_a_zero_denominator():
+    with pytest.raises(ValueError, match="finite"):
+        bootstrap_median_ratio([1, float("inf")], [1, 2])
+    with pytest.raises(ValueError, match="positive"):
+        bootstrap_median_ratio([1, 2], [0, 0])
