@@ -55,8 +55,9 @@ class Study:
 STUDIES = {
     "happo_mappo": Study(
         arms={"HAPPO": ("default", "{}"), "MAPPO (M = 1)": ("mappo", "{}"), "HAPPO, fixed order": ("fixed_order", "{}")},
-        seeds=tuple(range(10)), minutes=3.0,
-        note="the tuned default against the same hyperparameters without the factor M, and with agent 0 always first"),
+        seeds=tuple(range(10)), minutes=45.0, match_steps=2_000_000, settings={"TENNIS_STOP_AVERAGE": "0.5"},
+        note="the tuned default against the same hyperparameters without the factor M, and with agent 0 always first; "
+             "each run stopped at the solve and evaluated there"),
     "design": Study(
         arms={"seed_design (std 0.01)": ("seed_design", "{}"),
               "seed_design_big_std (std 0.1)": ("seed_design_big_std", "{}")},
