@@ -124,10 +124,14 @@ ARM_COLUMNS = {"seconds": "training seconds to solve", "env_steps": "match steps
                "eval_ceiling": "evaluation episodes at the ceiling"}  # fmt: skip
 
 
+RATIO_COLUMNS = ("seconds", "env_steps", "episodes", "episodes_all")  # positive once solved: their ratios mean "times as long"
+
+
 def summarise_arms(study: Study, rows: dict[str, list[dict]]) -> dict:
     """Per arm: solved count, and for every column the median with its bootstrap 95 % interval and, for arms after
     the first, Mann-Whitney U and its two-sided p against the first arm and, when every run of both has a value, the
-    ratio of the medians to the first arm's with its bootstrap 95 % interval. An unsolved run counts as +inf."""
+    ratio of the medians to the first arm's with its bootstrap 95 % interval (for the columns of how long it took to
+    solve). An unsolved run counts as +inf."""
     reference = next(iter(rows))
     summary = {}
     for label, arm_rows in rows.items():
@@ -143,7 +147,7 @@ def summarise_arms(study: Study, rows: dict[str, list[dict]]) -> dict:
                 ref = [np.inf if r[col] is None else float(r[col]) for r in rows[reference]]
                 u, p = mann_whitney_u(values, ref)
                 arm[col].update(u_vs_first=u, p_vs_first=p)
-                if np.isfinite(values + ref).all() and np.median(ref) > 0:  # every run solved: a ratio exists
+                if col in RATIO_COLUMNS and np.isfinite(values + ref).all():  # every run of both solved
                     ratio, low, high = bootstrap_median_ratio(values, ref)
                     arm[col]["ratio_to_first"] = {"median": ratio, "ci95": [low, high]}
         summary[label] = arm
