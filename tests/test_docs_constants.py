@@ -1,14 +1,18 @@
-"""docs/tennis_environment.md states the simulator's constants: each phrase below is built from TennisParams (and the
-module's sizes), so a constant changed in the code and not in the spec, or the other way round, fails here."""
+"""The docs state the code's constants: each phrase below is built from the code (TennisParams, the solve rule, the
+training run's limits and checks), so a constant changed in the code and not in the docs, or the other way round,
+fails here. docs/tennis_environment.md is the task's spec; the README restates the task and the training's defaults."""
 
 import re
 from pathlib import Path
 
 import pytest
 
+from evaluation import SOLVE_SCORE, SOLVE_WINDOW
+from maddpg_agent import MADDPGAgent, MADDPGConfig
 from tennis_sim.core import ACTION_SIZE, FRAME_SIZE, NUM_STACKED, TennisParams
+from training_run import CHECK_MATCHES, CHECK_RALLIES, RunLimits
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "tennis_environment.md"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def g(value: float) -> str:
@@ -56,6 +60,28 @@ def phrases() -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("phrase", phrases())
-def test_the_environment_doc_states_the_simulators_constants(phrase):
-    assert phrase in re.sub(r"\s+", " ", DOC.read_text()), f"docs/tennis_environment.md should say: {phrase}"
+def readme_phrases() -> list[str]:
+    p, limits = TennisParams(), RunLimits()
+    maddpg_stride = MADDPGAgent(MADDPGConfig(num_matches=1, buffer_size=256, batch_size=8, learn_start=8)).resume_stride
+    return [
+        f"{NUM_STACKED * FRAME_SIZE} numbers per racket, {NUM_STACKED} stacked frames of {FRAME_SIZE}",
+        f"{ACTION_SIZE} continuous numbers per racket in [-1, 1]: run toward or away from the net, and jump "
+        f"(above {g(p.jump_action_threshold)})",
+        f"+{g(p.hit_reward)} to a racket that hits the ball over the net; {g(p.miss_reward)} to a racket",
+        f"after {p.max_decisions:,} decisions). Each racket's rewards are summed",
+        f"the average score over {SOLVE_WINDOW} consecutive episodes reaches +{g(SOLVE_SCORE)}",
+        f"the academy's {p.academy_decisions:,}-decision limit",
+        f"in all of its {CHECK_MATCHES * CHECK_RALLIES} rallies, or for {limits.match_steps:,} match steps at most",
+        f"{g(limits.minutes)} minutes of training is a safety cap only",
+        f"every {limits.resume_every} learning steps ({limits.resume_every * maddpg_stride} of MADDPG's shorter ones",
+        f"the {g(limits.minutes)}-minute cap",
+        f"the step limit ({p.max_decisions:,} decisions)",
+        f"plays {CHECK_RALLIES} rallies in each of {CHECK_MATCHES} fresh matches",
+        f"{p.academy_decisions:,} decisions after a `reset()` every match times out",
+    ]
+
+
+@pytest.mark.parametrize(("doc", "phrase"), [("docs/tennis_environment.md", p) for p in phrases()]
+                         + [("README.md", p) for p in readme_phrases()])  # fmt: skip
+def test_the_docs_state_the_codes_constants(doc, phrase):
+    assert phrase in re.sub(r"\s+", " ", (ROOT / doc).read_text()), f"{doc} should say: {phrase}"
