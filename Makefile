@@ -72,7 +72,7 @@ test: $(SWEEP_STAMP) $(UNITY_STAMP)
 	    --nbval-cell-timeout=600
 	NUMBA_CACHE_DIR=$(UNITY_VENV)/numba-cache $(UNITY_BIN)/python -m pytest -q -W ignore::DeprecationWarning tests_unity
 
-## The behaviour digests that make test leaves out (MADDPG stamps of many gradient steps: about 20 minutes on one core)
+## The behaviour digests that make test leaves out (MADDPG stamps of 384 and 768 gradient steps: about 15 minutes)
 digests: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow_digest tests/test_behaviour_digest.py
 

@@ -25,10 +25,10 @@ def bootstrap_median(values: list[float], resamples: int = 10_000, level: float 
 def bootstrap_median_ratio(x: list[float], y: list[float], resamples: int = 10_000, level: float = 0.95,
                            seed: int = 0) -> tuple:
     """(ratio, low, high): median(x) / median(y) and its percentile bootstrap interval at `level`, each sample
-    resampled on its own (the runs of two arms are independent). The values must be finite and y's median positive."""
+    resampled on its own (the runs of two arms are independent). The values must be finite and every y positive."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)  # (n,), (m,)
-    if not (np.isfinite(x).all() and np.isfinite(y).all()) or np.median(y) <= 0:
-        raise ValueError("a ratio of medians needs finite values and a positive denominator")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()) or (y <= 0).any():
+        raise ValueError("a ratio of medians needs finite values and a positive denominator in every resample")
     rng = np.random.default_rng(seed)
     top = np.median(x[rng.integers(0, len(x), size=(resamples, len(x)))], axis=1)  # (resamples,)
     bottom = np.median(y[rng.integers(0, len(y), size=(resamples, len(y)))], axis=1)

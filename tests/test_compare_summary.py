@@ -20,6 +20,7 @@ def test_a_solved_arm_gets_its_ratio_to_the_first_for_the_time_to_solve_only():
     ratio = summary["second"]["env_steps"]["ratio_to_first"]
     assert (ratio["median"], *ratio["ci95"]) == bootstrap_median_ratio([300, 400, 500], [100, 200, 300])
     assert ratio["median"] == 2.0  # 400 / 200
+    assert all("ratio_to_first" in summary["second"][col] for col in ("seconds", "env_steps", "episodes", "episodes_all"))
     assert "ratio_to_first" not in summary["second"]["eval_ceiling"]  # a share at the ceiling is no duration
     assert "ratio_to_first" not in summary["first"]["env_steps"]
 

@@ -60,14 +60,26 @@ def test_unsolved_runs_rank_last():
 
 
 def test_ratio_of_medians_and_its_interval_by_hand():
-    # medians 2 and 1. A resample of 1, 2, 3 has median 1 or 3 each with probability 7/27 (two or three draws of
-    # that value) and 2 with 13/27; y's resamples all have median 1. So the 2.5 % and 97.5 % points are 1 and 3.
+    # A resample of three values has the smallest (or the largest) as its median with probability 7/27 (two or three
+    # draws of it), the middle one with 13/27. With x fixed at 2, the ratio is 2/4 or 2/1 with 7/27 each: more than
+    # 2.5 %, so those are the interval's ends.
+    assert bootstrap_median_ratio([2, 2, 2], [1, 2, 4]) == (1.0, 0.5, 2.0)
     assert bootstrap_median_ratio([1, 2, 3], [1, 1, 1]) == (2.0, 1.0, 3.0)
+    # Both resampled, each on its own: 1/3 needs x's median at 1 and y's at 3, (7/27)^2 = 6.7 % > 2.5 %.
+    assert bootstrap_median_ratio([1, 2, 3], [1, 2, 3]) == (1.0, 1 / 3, 3.0)
     assert bootstrap_median_ratio([6, 6], [2, 4, 3])[0] == 2.0  # median(y) = 3
 
 
-def test_ratio_of_medians_refuses_unsolved_runs_and_a_zero_denominator():
+def test_the_ratios_interval_is_at_the_level_asked():
+    # Nine values 1..9 over a constant 2: a resample's median is 2 or less when at least 5 of 9 draws are 1 or 2,
+    # P = 0.030 (binomial, p = 2/9), between 2.5 % and 5 %; so the 95 % interval starts at 2/2, the 90 % one at 3/2.
+    x = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert bootstrap_median_ratio(x, [2, 2, 2]) == (2.5, 1.0, 4.0)
+    assert bootstrap_median_ratio(x, [2, 2, 2], level=0.9) == (2.5, 1.5, 3.5)
+
+
+def test_ratio_of_medians_refuses_unsolved_runs_and_a_denominator_that_can_be_zero():
     with pytest.raises(ValueError, match="finite"):
         bootstrap_median_ratio([1, float("inf")], [1, 2])
     with pytest.raises(ValueError, match="positive"):
-        bootstrap_median_ratio([1, 2], [0, 0])
+        bootstrap_median_ratio([1, 2, 3], [0, 1, 2])  # median 1, but a resample's median can be 0
