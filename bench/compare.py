@@ -74,9 +74,10 @@ STUDIES = {
               "std 0.5, no practice": ("default", json.dumps({"practice_matches": 0})),
               "std 0.5, 16 practice": ("default", json.dumps({"practice_matches": 16})),
               "std 0.5, 32 practice": ("default", json.dumps({"practice_matches": 32}))},
-        seeds=(0, 1, 2, 3, 4), minutes=2.5, stop_at_ceiling=False, goals=True,
+        seeds=(0, 1, 2, 3, 4), minutes=30.0, match_steps=2_000_000, stop_at_ceiling=False, goals=True,
         note="speed against robustness: the exploration std and the number of practice matches, each run for the "
-             "whole budget so that what follows the solve is measured"),
+             "whole budget (in match steps, so that a busy machine trains as far) so that what follows the solve is "
+             "measured"),
     "changes": Study(
         arms={"learnt std, no averaging": ("default", json.dumps({"std_end": 0.0, "policy_average": 0.0})),
               "default (annealed std, averaged policy)": ("default", "{}"),
