@@ -24,6 +24,8 @@ def committed_stamps() -> list[tuple[str, str, str]]:
         for run in data.get("runs", []) if isinstance(data, dict) else []:
             if "behaviour" in run:
                 stamps.add((run["config"], run["overrides"], run["behaviour"]))
+        if isinstance(data, dict) and "behaviour" in data:  # a table of the default's runs (bench/check_rule.py)
+            stamps.add(("default", "{}", data["behaviour"]))
     return sorted(stamps)
 
 
