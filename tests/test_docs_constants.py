@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from evaluation import SOLVE_SCORE, SOLVE_WINDOW
+from happo_agent import HAPPOConfig
 from maddpg_agent import MADDPGAgent, MADDPGConfig
-from tennis_sim.core import ACTION_SIZE, FRAME_SIZE, NUM_STACKED, TennisParams
+from tennis_sim.core import ACTION_SIZE, FRAME_SIZE, NUM_STACKED, PRACTICE_MAX_TICKS, PRACTICE_MIN_TICKS, TennisParams
 from training_run import CHECK_MATCHES, CHECK_RALLIES, RunLimits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +82,49 @@ def readme_phrases() -> list[str]:
     ]
 
 
+def sci(value: float) -> str:
+    """2e-3, as the docs write a learning rate."""
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def layers(sizes: tuple[int, ...]) -> str:
+    return " x ".join(map(str, sizes))
+
+
+def experiments_phrases() -> list[str]:
+    """docs/experiments.md on the configurations: the default's, seed_design's and MADDPG's values."""
+    c, d, m = HAPPOConfig(), HAPPOConfig.seed_design(), MADDPGConfig()
+    decisions = int(TennisParams().ticks_per_decision)
+    replays = m.gradient_steps * m.batch_size / (m.update_every * m.num_matches)
+    return [
+        f"the std annealed log-linearly from {g(c.init_std)} to {g(c.std_end)} over {c.std_decay_iters} learning steps",
+        f"moved {g(c.policy_average)} of the way to the trained weights after every learning step",
+        f"(`epochs` {2 * c.epochs} instead of {c.epochs})",
+        f"the same {m.num_matches} scored parallel matches, observations scaled by {g(m.obs_scale)}, a critic of "
+        f"{layers(m.critic_hidden)} per racket",
+        f"falls linearly over the first {g(m.noise_decay_steps / 1e6)} M match steps",
+        f"Every {m.update_every} vector steps it takes {m.gradient_steps} gradient steps of {m.batch_size} transitions, so "
+        f"each transition is replayed about {replays:g} times ({m.gradient_steps} x {m.batch_size} / ({m.update_every} x "
+        f"{m.num_matches}))",
+        f"one match, a buffer of {d.buffer_steps:,} decisions that learns every {d.update_every}, learning rates of "
+        f"{sci(d.actor_lr)} and {sci(d.critic_lr)}, and a fixed exploration std of {g(d.init_std)}",
+        f"widens only the std, to {g(HAPPOConfig.named('seed_design_big_std').init_std)}",
+        f"Learning rates of {sci(c.actor_lr)}, decayed linearly to {100 * c.lr_end_factor:g} % over {c.lr_decay_iters} "
+        f"learning steps,** with observations scaled by {g(c.obs_scale)}",
+        f"a critic of {layers(c.critic_hidden)}",
+        f"A soft-updated copy ({g(c.target_tau)} per learning step)",
+        f"a gradient-norm clip of {g(c.max_grad_norm)} with rollouts of {c.num_matches} matches x {c.update_every} "
+        f"decisions ({(c.num_matches + c.practice_matches) * c.update_every:,} samples with the {c.practice_matches} "
+        f"practice matches), KL early stopping at {g(c.target_kl)}",
+        f"cut at a random moment {PRACTICE_MIN_TICKS // decisions}-{PRACTICE_MAX_TICKS // decisions} decisions in",
+        f"(`TennisCore(practice_matches=...)`, {c.practice_matches} in the default)",
+        f"(`TENNIS_CHECK_FROM`, {g(RunLimits().check_from)})",
+    ]
+
+
 @pytest.mark.parametrize(("doc", "phrase"), [("docs/tennis_environment.md", p) for p in phrases()]
-                         + [("README.md", p) for p in readme_phrases()])  # fmt: skip
+                         + [("README.md", p) for p in readme_phrases()]
+                         + [("docs/experiments.md", p) for p in experiments_phrases()])  # fmt: skip
 def test_the_docs_state_the_codes_constants(doc, phrase):
     assert phrase in re.sub(r"\s+", " ", (ROOT / doc).read_text()), f"{doc} should say: {phrase}"
