@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluation import SOLVE_SCORE, SOLVE_WINDOW
+from evaluation import SOLVE_SCORE, SOLVE_WINDOW, evaluation_matches
 from happo_agent import HAPPOConfig
 from maddpg_agent import MADDPGAgent, MADDPGConfig
+from networks import Actor
 from tennis_sim.core import ACTION_SIZE, FRAME_SIZE, NUM_STACKED, PRACTICE_MAX_TICKS, PRACTICE_MIN_TICKS, TennisParams
 from training_run import CHECK_MATCHES, CHECK_RALLIES, RunLimits
 
@@ -123,7 +124,46 @@ def experiments_phrases() -> list[str]:
     ]
 
 
+WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def actor_table_rows() -> list[str]:
+    """The Report's table of the actor, from networks.Actor's layers: a Linear and the activation after it, equal
+    neighbours merged ("Linear x 2")."""
+    import torch.nn as nn
+
+    modules, rows = list(Actor().body), []
+    for i, layer in enumerate(modules):
+        if isinstance(layer, nn.Linear):
+            after = modules[i + 1] if i + 1 < len(modules) and not isinstance(modules[i + 1], nn.Linear) else None
+            rows.append((f"{layer.in_features} -> {layer.out_features}", type(after).__name__ if after else "none"))
+    merged: list[list] = []
+    for row in rows:
+        if merged and merged[-1][0] == row:
+            merged[-1][1] += 1
+        else:
+            merged.append([row, 1])
+    return [f"| Linear{f' x {n}' if n > 1 else ''} | {size} | {act}" for (size, act), n in merged]
+
+
+def report_phrases() -> list[str]:
+    c, limits = HAPPOConfig(), RunLimits()
+    matches = evaluation_matches(100)
+    critic = " -> ".join(f"Linear {n}, ReLU" for n in c.critic_hidden)
+    return actor_table_rows() + [
+        f"{2 * NUM_STACKED * FRAME_SIZE} numbers -> {critic} -> Linear 1,",
+        f"observations are multiplied by {g(c.obs_scale)}",
+        f"Diamonds are deterministic checks: every {limits.check_every} learning steps once solved, the mean action plays "
+        f"{WORDS[CHECK_RALLIES]} rallies in each of {CHECK_MATCHES} fresh matches",
+        f"stops at the first check with all {CHECK_MATCHES * CHECK_RALLIES} rallies at the ceiling, or after "
+        f"{limits.match_steps:,} match steps",
+        f"Evaluated on 100 episodes of seed 1000 ({WORDS[100 // matches]} consecutive rallies in each of {matches} matches",
+        f"Dots are rallies (episodes) of the {c.num_matches} scored matches",
+    ]
+
+
 @pytest.mark.parametrize(("doc", "phrase"), [("docs/tennis_environment.md", p) for p in phrases()]
+                         + [("Report.md", p) for p in report_phrases()]
                          + [("README.md", p) for p in readme_phrases()]
                          + [("docs/experiments.md", p) for p in experiments_phrases()])  # fmt: skip
 def test_the_docs_state_the_codes_constants(doc, phrase):

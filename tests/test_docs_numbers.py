@@ -191,6 +191,9 @@ def older_studies() -> list[tuple[str, str]]:
     checks += [("README.md", f"{one['unityagents']:,} decisions per second through `unityagents` against "
                              f"{one['direct']:,} through the direct API at one match "
                              f"({one['direct'] / one['unityagents']:.0f} times fewer)"),
+               ("Report.md", f"the simulator runs {one['unityagents']:,} decisions per second at one match against "
+                             f"{one['direct']:,} directly, and {many['unityagents']:,} match decisions per second with "
+                             f"{many['matches']} arenas"),
                ("docs/experiments.md", f"{one['unityagents']:,} decisions per second at one match against "
                                        f"{one['direct']:,} directly, and {many['unityagents']:,} match decisions per "
                                        f"second with {many['matches']} arenas")]
