@@ -12,11 +12,16 @@ import math
 import numpy as np
 
 
+def _resampled_medians(x: np.ndarray, rng: np.random.Generator, resamples: int) -> np.ndarray:
+    """The medians of `resamples` resamples of x with replacement: (n,) -> (resamples,)."""
+    return np.median(x[rng.integers(0, len(x), size=(resamples, len(x)))], axis=1)
+
+
 def bootstrap_median(values: list[float], resamples: int = 10_000, level: float = 0.95, seed: int = 0) -> tuple:
     """(median, low, high): the percentile bootstrap interval of the median at `level`."""
     x = np.asarray(values, dtype=np.float64)  # (n,)
     rng = np.random.default_rng(seed)
-    medians = np.median(x[rng.integers(0, len(x), size=(resamples, len(x)))], axis=1)  # (resamples,)
+    medians = _resampled_medians(x, rng, resamples)
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(medians, [tail, 100 - tail], method="lower" if np.isinf(medians).any() else "linear")
     return float(np.median(x)), float(low), float(high)
@@ -30,8 +35,7 @@ def bootstrap_median_ratio(x: list[float], y: list[float], resamples: int = 10_0
     if not (np.isfinite(x).all() and np.isfinite(y).all()) or (y <= 0).any():
         raise ValueError("a ratio of medians needs finite values and a positive denominator in every resample")
     rng = np.random.default_rng(seed)
-    top = np.median(x[rng.integers(0, len(x), size=(resamples, len(x)))], axis=1)  # (resamples,)
-    bottom = np.median(y[rng.integers(0, len(y), size=(resamples, len(y)))], axis=1)
+    top, bottom = _resampled_medians(x, rng, resamples), _resampled_medians(y, rng, resamples)  # x's draws first
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(top / bottom, [tail, 100 - tail])
     return float(np.median(x) / np.median(y)), float(low), float(high)
